@@ -1,0 +1,46 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from models.registry import Backends, load_backends
+from server.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, backends: Backends | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = backends is None
+        app.state.backends = backends or await load_backends(settings.models, settings.load_roles)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.backends.aclose()
+
+    app = FastAPI(title="Sparring", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> dict[str, Any]:
+        loaded: Backends = request.app.state.backends
+        return {
+            "status": "ok",
+            "profile": settings.profile,
+            "backends": {
+                role: {"backend": info.backend, "model": info.model, **info.details}
+                for role, info in loaded.infos().items()
+            },
+        }
+
+    return app

@@ -1,0 +1,94 @@
+"""The one settings class: a profile file (cpu, gpu or a path) overlaid by SPARRING_* variables.
+
+Nested fields use `__`: SPARRING_MODELS__PERSONA_LLM__BASE_URL=http://gpu1:8000/v1.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from models.config import ModelsConfig
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot work (unknown profile, default secret in production)."""
+
+
+def profile_path(profile: str) -> Path:
+    path = PROFILES_DIR / f"{profile}.yaml" if "/" not in profile and not profile.endswith(".yaml") else Path(profile)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise SettingsError(f"unknown profile {profile!r}: no file {path} (built-in profiles: {known})")
+    return path
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """Values from the profile YAML; weaker than environment variables and init arguments."""
+
+    def __init__(self, settings_cls: type[BaseSettings], profile: str) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = yaml.safe_load(profile_path(profile).read_text()) or {}
+        self._data.setdefault("profile", profile)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SPARRING_", env_nested_delimiter="__", extra="ignore", protected_namespaces=()
+    )
+
+    profile: str = "cpu"
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    secret_key: str = DEFAULT_SECRET
+    log_level: str = "INFO"
+    models: ModelsConfig = ModelsConfig()
+    # Which backends this process loads; a grader worker needs only grader_llm.
+    load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        profile = os.environ.get("SPARRING_PROFILE", "cpu")
+        return (init_settings, env_settings, _ProfileSource(settings_cls, profile), file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise SettingsError("SPARRING_SECRET_KEY is left at its default; set a long random value in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sparring.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
