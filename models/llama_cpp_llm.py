@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from models.base import BackendInfo, ChatMessage, GenerationOptions
@@ -28,7 +28,6 @@ class _Context:
     busy: bool = False
     last_conversation: str | None = None
     last_used: float = 0.0
-    conversations: set[str] = field(default_factory=set)
 
 
 class LlamaCppLLM:
@@ -64,13 +63,19 @@ class LlamaCppLLM:
         )
 
     async def _acquire(self, conversation: str | None) -> _Context:
+        """The context that served this conversation last (its KV cache holds the prefix), else the
+        least recently used free one. A conversation waits for its own context rather than taking a
+        cold one, since its previous turn is only finishing."""
         loop = asyncio.get_running_loop()
         async with self._available:
             while True:
-                free = [c for c in self._contexts if not c.busy]
-                if free:
-                    pinned = [c for c in free if conversation is not None and c.last_conversation == conversation]
-                    chosen = pinned[0] if pinned else min(free, key=lambda c: c.last_used)
+                pinned = [c for c in self._contexts if conversation is not None and c.last_conversation == conversation]
+                if pinned:
+                    candidates = [pinned[0]] if not pinned[0].busy else []
+                else:
+                    candidates = [c for c in self._contexts if not c.busy]
+                if candidates:
+                    chosen = min(candidates, key=lambda c: c.last_used)
                     chosen.busy = True
                     chosen.last_conversation = conversation
                     chosen.last_used = loop.time()
@@ -80,7 +85,7 @@ class LlamaCppLLM:
     async def _release(self, context: _Context) -> None:
         async with self._available:
             context.busy = False
-            self._available.notify()
+            self._available.notify_all()
 
     def _request(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
         request: dict[str, Any] = {

@@ -154,7 +154,7 @@ async def test_vllm_json_schema_structured_output(vllm_server: tuple[str, Path])
         "type": "object",
         "properties": {
             "score": {"type": "integer", "minimum": 1, "maximum": 5},
-            "evidence": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+            "evidence": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 2},
         },
         "required": ["score", "evidence"],
         "additionalProperties": False,
@@ -163,9 +163,9 @@ async def test_vllm_json_schema_structured_output(vllm_server: tuple[str, Path])
     text = await complete(
         llm,
         [ChatMessage("user", "Rate this sales call from 1 to 5 and quote evidence: 'What is your budget?'")],
-        GenerationOptions(max_tokens=120, temperature=0.0, repeat_penalty=1.0, json_schema=schema),
+        GenerationOptions(max_tokens=200, temperature=0.0, repeat_penalty=1.0, json_schema=schema),
     )
     await llm.aclose()
     data = json.loads(text)
-    assert set(data) == {"score", "evidence"}
+    assert set(data) == {"score", "evidence"}, text
     assert 1 <= data["score"] <= 5 and isinstance(data["evidence"], list)
