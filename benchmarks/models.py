@@ -1,6 +1,6 @@
 """Per-backend costs of the configured models on this machine.
 
-    python -m benchmarks.models --json benchmarks/results/models.json [--profile cpu] [--repeats 5]
+python -m benchmarks.models --json benchmarks/results/models.json [--profile cpu] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ async def run(repeats: int) -> dict:
         results["asr_latency_s"][f"{seconds}s"] = round(median(runs), 4)
 
     # LLM: time to first token (cold prompt and reused prefix) and decode speed.
-    cold, warm, rates = [], [], []
+    cold: list[float] = []
+    warm: list[float] = []
+    rates: list[float] = []
     options = GenerationOptions(max_tokens=64, temperature=0.3, seed=1)
     for i in range(repeats):
         messages = [ChatMessage("system", f"Session {i}. " + PROMPT[0].content), PROMPT[1]]

@@ -22,6 +22,7 @@ from models.threaded import iterate_in_thread
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class _Context:
     llama: Any
@@ -55,6 +56,7 @@ class LlamaCppLLM:
         ]
         self._executor = ThreadPoolExecutor(max_workers=config.contexts, thread_name_prefix=f"{role}-llama")
         self._available = asyncio.Condition()
+        self._releasing: asyncio.Future[None] | None = None
         self.info = BackendInfo(
             role, "llama-cpp", str(path), {"n_ctx": config.n_ctx, "threads": self._threads, "contexts": config.contexts}
         )
@@ -120,7 +122,7 @@ class LlamaCppLLM:
                     yield delta
 
         def release() -> None:
-            asyncio.ensure_future(self._release(context))
+            self._releasing = asyncio.ensure_future(self._release(context))
 
         try:
             async for delta in iterate_in_thread(self._executor, generate, on_finished=release):

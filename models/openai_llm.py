@@ -58,7 +58,9 @@ class OpenAILLM:
         except httpx.TransportError as error:
             raise BackendUnavailableError(f"cannot reach {self._root}: {error!r}") from error
         if response.status_code != 200:
-            raise BackendResponseError(f"{self._root}/models answered {response.status_code}", status=response.status_code)
+            raise BackendResponseError(
+                f"{self._root}/models answered {response.status_code}", status=response.status_code
+            )
         models = response.json().get("data") or []
         if not models:
             raise BackendResponseError(f"{self._root} serves no model")

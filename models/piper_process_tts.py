@@ -24,6 +24,7 @@ class PiperProcessTTS:
         self._length_scale = config.length_scale
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._draining: asyncio.Future[None] | None = None
         self.sample_rate = 0
         self.info = BackendInfo("tts", "piper-process", str(self._path), {"threads": self._threads})
 
@@ -89,4 +90,4 @@ class PiperProcessTTS:
                 self._lock.release()
             else:
                 # Abandoned mid-request: read the rest of its answer in the background before reuse.
-                asyncio.ensure_future(self._drain())
+                self._draining = asyncio.ensure_future(self._drain())

@@ -11,8 +11,8 @@ _CLAUSE_END = re.compile(r"[,;:—–]+(?=\s)|\s-\s")
 class Chunker:
     """Feed text deltas with `push`, take ready chunks; `flush` returns the remainder at the end.
 
-    The first chunk is cut at the first clause or sentence boundary once it has `min_first_words`
-    words, so speech can start early; later chunks are whole sentences (better prosody), at most
+    The first chunk is cut at the first sentence end, or at the first clause boundary once it has
+    `min_first_words` words, so speech can start early; later chunks are whole sentences (better prosody), at most
     `max_chunk_chars` long.
     """
 
@@ -45,7 +45,8 @@ class Chunker:
         best: int | None = None
         for pattern in patterns:
             for match in pattern.finditer(text):
-                if self._emitted == 0 and len(text[: match.end()].split()) < self._min_first_words:
+                clause = pattern is _CLAUSE_END
+                if clause and len(text[: match.end()].split()) < self._min_first_words:
                     continue
                 if best is None or match.end() < best:
                     best = match.end()

@@ -11,12 +11,20 @@ import numpy as np
 from models.base import Audio
 
 
-@dataclass
+@dataclass(eq=False)
+class Chunk:
+    """One chunk of persona text; TTS may voice it as several segments (one per sentence)."""
+
+    text: str
+    complete: bool = False
+
+
+@dataclass(eq=False)
 class Segment:
-    """The audio of one spoken chunk and how much of it has left the server."""
+    """A piece of a chunk's audio and how much of it has left the server."""
 
     turn: int
-    text: str
+    chunk: Chunk
     audio: Audio
     played: int = 0
 
@@ -68,15 +76,20 @@ class PlayoutBuffer:
 
 
 def heard_text(segments: list[Segment]) -> str:
-    """The text the listener heard: whole played chunks plus the played share of a cut one."""
-    words: list[str] = []
+    """The text the listener heard: whole played chunks plus the played share of a cut one,
+    estimated from the played duration (words spread evenly over the chunk's audio)."""
+    played: dict[Chunk, list[int]] = {}
     for segment in segments:
-        chunk_words = segment.text.split()
-        if segment.done:
+        totals = played.setdefault(segment.chunk, [0, 0])
+        totals[0] += segment.played
+        totals[1] += len(segment.audio)
+    words: list[str] = []
+    for chunk, (done, total) in played.items():
+        chunk_words = chunk.text.split()
+        if total and done >= total and chunk.complete:
             words.extend(chunk_words)
-        elif segment.played > 0 and len(segment.audio) > 0:
-            share = segment.played / len(segment.audio)
-            words.extend(chunk_words[: int(len(chunk_words) * share)])
+        elif total and done > 0:
+            words.extend(chunk_words[: int(len(chunk_words) * done / total)])
     return " ".join(words)
 
 

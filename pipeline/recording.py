@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 from pathlib import Path
@@ -77,10 +78,8 @@ class Recorder:
         self.failed = f"recording stopped: {error.strerror or error}"
         log.warning("%s (%s)", self.failed, self.path)
         if self._writer is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._writer.close()
-            except OSError:
-                pass
         self._writer = None
 
     def learner(self, audio: Audio) -> None:

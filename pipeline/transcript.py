@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from models.base import ChatMessage
+from models.base import ChatMessage, Role
 
 Speaker = Literal["learner", "persona"]
 
@@ -38,7 +38,7 @@ class Transcript:
         """The conversation as the model should remember it: the persona said what was heard."""
         messages: list[ChatMessage] = []
         for turn in self.turns:
-            role = "assistant" if turn.speaker == "persona" else "user"
+            role: Role = "assistant" if turn.speaker == "persona" else "user"
             if not turn.text:
                 continue
             if messages and messages[-1].role == role:  # merge consecutive turns of one side

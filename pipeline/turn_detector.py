@@ -55,6 +55,10 @@ class TurnDetector:
     def _audio(self, start: int = 0) -> Audio:
         return np.concatenate(self._frames[start:]) if len(self._frames) > start else np.zeros(0, np.float32)
 
+    def current_audio(self) -> Audio:
+        """The audio of the turn in progress (current segment), for partial transcripts."""
+        return self._audio(self._segment_from) if self.active else np.zeros(0, np.float32)
+
     def _signal(self, kind: SignalKind, t: float, audio: Audio | None = None) -> Signal:
         return Signal(kind, t, self._speech_start, self._speech_end, self._speech_s, audio)
 

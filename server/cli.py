@@ -38,7 +38,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     for role in ("vad", "asr", "persona_llm", "grader_llm", "tts"):
         config = getattr(settings.models, role)
         if getattr(config, "backend", "") == "openai":
-            rows.append((role, config.backend, config.base_url + (f" ({config.model})" if config.model else ""), "remote"))
+            rows.append(
+                (role, config.backend, config.base_url + (f" ({config.model})" if config.model else ""), "remote")
+            )
             continue
         try:
             path = resolve(config.model, what=f"{role} model")

@@ -10,8 +10,8 @@ import pytest_asyncio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from models.config import ModelsConfig  # noqa: E402
-from models.registry import Backends, load_backends  # noqa: E402
+from models.config import ModelsConfig
+from models.registry import Backends, load_backends
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ async def test_cancel_closes_the_connection(llama_server: str) -> None:
     assert first
     await stream.aclose()
     # The TCP connection itself is gone (closed, not parked in the pool mid-response).
-    port = int(llama_server.rsplit(":", 1)[1].split("/")[0])
+    port = int(llama_server.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
     await asyncio.sleep(0.2)
     assert not _established_to(port)
     # And the server is free for the next request right away.
@@ -84,7 +84,7 @@ async def test_http_error_is_a_clear_error() -> None:
     transport = httpx.ASGITransport(app=app)
     llm = OpenAILLM(LLMConfig(backend="openai", base_url="http://engine/v1", model="m"))
     llm._client = httpx.AsyncClient(transport=transport)
-    with pytest.raises(BackendResponseError, match="HTTP 400.*max_tokens too large") as info:
+    with pytest.raises(BackendResponseError, match=r"HTTP 400.*max_tokens too large") as info:
         await complete(llm, MESSAGES, GenerationOptions())
     assert info.value.status == 400 and not info.value.retryable
 
