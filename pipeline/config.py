@@ -20,7 +20,7 @@ class TurnTakingConfig:
     speculate_after_s: float = 0.16  # silence after which the reply is prepared speculatively
     preroll_s: float = 0.3  # audio kept before the detected speech start
     barge_in_min_s: float = 0.25  # learner speech over the persona that interrupts it
-    partial_interval_s: float = 1.2  # how often to transcribe while the learner speaks (0: never)
+    partial_interval_s: float = 1.5  # least time between partial transcripts, taken at phrase gaps (0: never)
     max_segment_s: float = 20.0  # long monologues are transcribed in segments of at most this
     min_turn_words: int = 1  # a turn whose transcript has fewer words is dropped (coughs, noise)
 

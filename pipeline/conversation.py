@@ -100,7 +100,8 @@ class Conversation:
         self._reply: PersonaReply | None = None
         self._learner_over_persona = False
         self._segments: list[asyncio.Task[str]] = []
-        self._partial_task: asyncio.Task[None] | None = None
+        self._partial_task: asyncio.Task[str] | None = None
+        self._partial_until = 0.0  # end time of the audio the partial transcribes
         self._last_partial = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._failures = 0
@@ -127,6 +128,7 @@ class Conversation:
         if self.voice_out:
             self._spawn(self._playout_loop(), "playout")
         self._spawn(self._clock_loop(), "clock")
+        self._spawn(self._prefill(), "prefill")
         if self.config.persona_speaks_first:
             self._spawn(self._opening(), "opening")
 
@@ -203,12 +205,18 @@ class Conversation:
     def _on_signal(self, signal: Signal) -> None:
         cfg = self.config.turn_taking
         if signal.kind == "start":
+            self._partial_task = None
             self._learner_over_persona = self.persona_speaking
             self.events.emit(Event("speech_started", signal.speech_start, {"over_persona": self._learner_over_persona}))
         if signal.kind in ("start", "speech"):
             if self._learner_over_persona and self.persona_speaking and signal.speech_s >= cfg.barge_in_min_s:
                 self._interrupt(signal.t)
-            elif cfg.partial_interval_s and signal.t - self._last_partial >= cfg.partial_interval_s:
+            elif cfg.partial_interval_s and signal.t - self._last_partial >= 3 * cfg.partial_interval_s:
+                self._maybe_partial(signal.t)  # a long stretch of speech without a gap
+        elif signal.kind == "gap":
+            # Partials run at the gaps between phrases: if the learner has in fact finished, the
+            # partial already covers their last word and becomes the final at no extra cost.
+            if cfg.partial_interval_s and signal.t - self._last_partial >= cfg.partial_interval_s:
                 self._maybe_partial(signal.t)
         elif signal.kind == "pause":
             self.events.emit(Event("speech_stopped", signal.speech_end, {"speech_s": round(signal.speech_s, 3)}))
@@ -252,12 +260,27 @@ class Conversation:
         if len(audio) < INPUT_RATE // 2:
             return
         self._last_partial = t
+        self._partial_until = t
         self._partial_task = self._spawn(self._partial(audio), "partial")
 
-    async def _partial(self, audio: Audio) -> None:
+    async def _partial(self, audio: Audio) -> str:
         text = await self._transcribe(audio)
         if text and self._detector.active:
             self.events.emit(Event("partial_transcript", self.now(), {"text": text}))
+        return text
+
+    async def _final_transcript(self, reply: PersonaReply) -> str:
+        """The learner's words: earlier segments, then the last one. A partial that already covers the
+        last speech frame is the final: it is reused rather than queued behind on the ASR."""
+        assert reply.audio is not None
+        # Shielded: cancelling a speculative reply must not cancel the segments' transcription.
+        earlier = [await asyncio.shield(segment) for segment in self._segments]
+        partial = self._partial_task
+        if partial is not None and not partial.cancelled() and self._partial_until >= reply.learner_end - 1e-6:
+            last = await asyncio.shield(partial)
+        else:
+            last = await self._transcribe(reply.audio)
+        return " ".join([*earlier, last]).strip()
 
     async def _transcribe(self, audio: Audio) -> str:
         assert self.asr is not None
@@ -314,7 +337,7 @@ class Conversation:
         turn = self.transcript.add("persona", text, start, t, interrupted=interrupted,
                                    generated_text=clean_reply(reply.raw) if reply.raw else None)  # fmt: skip
         self.events.emit(Event("transcript", t, turn.as_dict()))
-        if reply.metrics.playout_start is not None or reply.scripted is None:
+        if reply.scripted is None:
             self.metrics.append(reply.metrics)
             self.events.emit(Event("turn_metrics", t, reply.metrics.summary()))
 
@@ -356,9 +379,7 @@ class Conversation:
                 assert reply.audio is not None
                 reply.stage = "asr"
                 m.asr_start = self.now()
-                # Shielded: cancelling a speculative reply must not cancel the segment's transcription.
-                earlier = [await asyncio.shield(segment) for segment in self._segments]
-                text = " ".join([*earlier, await self._transcribe(reply.audio)]).strip()
+                text = await self._final_transcript(reply)
                 m.asr_final = self.now()
                 reply.learner_text = text
             if len(text.split()) < self.config.turn_taking.min_turn_words:
@@ -434,8 +455,9 @@ class Conversation:
                 self._queue_chunk(reply, chunk, chunks)
             if done or sentences >= self.config.max_reply_sentences:
                 break
-        for chunk in chunker.flush():
-            self._queue_chunk(reply, chunk, chunks)
+        else:
+            for chunk in chunker.flush():  # the model finished: speak its last words too
+                self._queue_chunk(reply, chunk, chunks)
         chunks.put_nowait(None)
 
     def _queue_chunk(self, reply: PersonaReply, chunk: str, chunks: asyncio.Queue[str | None]) -> None:
@@ -480,6 +502,17 @@ class Conversation:
                 chunk.complete = True
 
     # ------------------------------------------------------------------ scripted lines and clocks
+
+    async def _prefill(self) -> None:
+        """Evaluate the system prompt once at the start, so the first reply finds it in the KV cache."""
+        options = replace(self.config.generation, max_tokens=1)
+        try:
+            async for _ in _closing(
+                self.llm.stream(self._messages("Hello."), options, context_id=self.config.conversation_id)
+            ):
+                pass
+        except Exception as error:  # the first real reply will report a broken LLM
+            log.info("prompt prefill failed: %s", error)
 
     async def _opening(self) -> None:
         await asyncio.sleep(self.config.opening_delay_s)

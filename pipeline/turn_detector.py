@@ -11,7 +11,7 @@ import numpy as np
 from models.base import Audio
 from pipeline.config import TurnTakingConfig
 
-SignalKind = Literal["start", "speech", "pause", "resume", "segment", "end", "discard"]
+SignalKind = Literal["start", "speech", "gap", "pause", "resume", "segment", "end", "discard"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,8 @@ class TurnDetector:
             signals.append(self._signal("speech", t_end))
         else:
             self._silence += self.frame_s
+            if abs(self._silence - self.frame_s) < 1e-9:
+                signals.append(self._signal("gap", t_end))
         segment_s = (len(self._frames) - self._segment_from) * self.frame_s
         long_enough = segment_s >= cfg.max_segment_s and self._silence >= 0.2
         if long_enough or segment_s >= cfg.max_segment_s * 1.25:

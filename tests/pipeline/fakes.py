@@ -83,6 +83,8 @@ class FakeLLM:
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, *, context_id: str | None = None
     ) -> AsyncIterator[str]:
+        if options.max_tokens == 1:  # the engine's prompt prefill: no reply consumed
+            return
         reply = self.replies[min(len(self.requests), len(self.replies) - 1)]
         self.requests.append(list(messages))
         self.active += 1

@@ -187,9 +187,12 @@ def test_long_monologue_is_transcribed_in_segments() -> None:
 
 
 def test_partials_while_speaking() -> None:
-    run = run_virtual(drive(make(["Tell me more"], ["Sure."]), timeline(6.0, [(0.5, 3.5, 0)]), end_at=6.0))
+    # Three phrases with short gaps between them (shorter than the speculation threshold).
+    learner = timeline(8.0, [(0.5, 2.0, 0), (2.1, 3.6, 0), (3.7, 5.0, 0)])
+    run = run_virtual(drive(make(["Tell me more"], ["Sure."]), learner, end_at=8.0))
     partials = run.events("partial_transcript")
-    assert partials and all(p.t < 3.6 for p in partials)
+    assert len(partials) == 2 and all(p.t < 4.5 for p in partials)  # at the gaps, 1.5 s apart at least
+    assert not run.events("speculation_discarded")
 
 
 def test_text_mode_three_turns() -> None:
