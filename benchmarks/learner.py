@@ -41,6 +41,9 @@ class TurnResult:
     persona_audio_at: float | None = None  # first audible persona frame after speech_end
     persona_stopped_at: float | None = None  # interrupt lines: persona went quiet
 
+    def answered(self) -> bool:
+        return self.persona_audio_at is not None
+
     @property
     def voice_to_voice_s(self) -> float | None:
         if self.mode != "after_reply" or self.persona_audio_at is None:
@@ -102,8 +105,8 @@ class ScriptedLearner:
     def _persona_quiet_for(self) -> float:
         return float("inf") if self._last_audible is None else self.now() - self._last_audible
 
-    async def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = self.now() + timeout
+    async def _wait(self, condition: Callable[[], bool], limit_s: float) -> bool:
+        deadline = self.now() + limit_s
         while not condition():
             if self.now() > deadline:
                 self.report.timeouts += 1
@@ -158,7 +161,7 @@ class ScriptedLearner:
                 turn = TurnResult(line.text, line.mode, start, end)
                 self.report.turns.append(turn)
                 if line.mode == "after_reply":
-                    await self._wait(lambda: turn.persona_audio_at is not None, self._reply_timeout_s)
+                    await self._wait(turn.answered, self._reply_timeout_s)
                 if line.mode == "interrupt":
                     await self._wait(lambda: self._persona_quiet_for() >= 0.3, 5.0)
                     if self._last_audible is not None:

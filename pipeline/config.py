@@ -44,6 +44,8 @@ class ConversationConfig:
     )
     max_reply_sentences: int = 3
     max_consecutive_failures: int = 2
+    # The naive chain, for comparison only: whole transcript, whole reply, whole audio, then play.
+    naive: bool = False
     output_sample_rate: int = 16_000
     frame_ms: int = 20
     conversation_id: str = "conversation"

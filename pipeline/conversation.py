@@ -450,14 +450,19 @@ class Conversation:
                 reply.exit_requested = True
                 reply.raw = reply.raw[: reply.raw.index(marker)]
                 done = True
-            for chunk in chunker.push(reply.raw[before:]):
-                sentences += 1
-                self._queue_chunk(reply, chunk, chunks)
+            if self.config.naive:
+                sentences = reply.raw.count(". ") + reply.raw.count("? ") + reply.raw.count("! ")
+            else:
+                for chunk in chunker.push(reply.raw[before:]):
+                    sentences += 1
+                    self._queue_chunk(reply, chunk, chunks)
             if done or sentences >= self.config.max_reply_sentences:
                 break
         else:
             for chunk in chunker.flush():  # the model finished: speak its last words too
                 self._queue_chunk(reply, chunk, chunks)
+        if self.config.naive:
+            self._queue_chunk(reply, reply.raw, chunks)
         chunks.put_nowait(None)
 
     def _queue_chunk(self, reply: PersonaReply, chunk: str, chunks: asyncio.Queue[str | None]) -> None:
@@ -482,11 +487,16 @@ class Conversation:
             assert self.tts is not None
             reply.stage = "tts"
             chunk: Chunk | None = None
-            async for audio in _closing(self.tts.synthesize(text)):
+            pieces = _closing(self.tts.synthesize(text))
+            if self.config.naive:
+                pieces = _whole(pieces)
+            async for audio in pieces:
                 if m.tts_first_audio is None:
                     m.tts_first_audio = self.now()
                     self.events.emit(Event("tts_first_audio", m.tts_first_audio, {"turn": m.turn}))
                 pcm = audio
+                if not reply.spoken and chunk is None:
+                    pcm = _trim_leading_silence(pcm, self.tts.sample_rate)  # TTS pads its start
                 if self.tts.sample_rate != self.config.output_sample_rate:
                     pcm = soxr.resample(audio, self.tts.sample_rate, self.config.output_sample_rate).astype(np.float32)
                 await reply.confirmed.wait()
@@ -624,3 +634,17 @@ async def _closing(stream: Any) -> Any:
     async with contextlib.aclosing(stream) as items:
         async for item in items:
             yield item
+
+
+async def _whole(pieces: Any) -> Any:
+    """All of a synthesis at once (the naive baseline)."""
+    audio = [piece async for piece in pieces]
+    if audio:
+        yield np.concatenate(audio)
+
+
+def _trim_leading_silence(audio: Audio, rate: int, keep_s: float = 0.02) -> Audio:
+    loud = np.flatnonzero(np.abs(audio) >= _AUDIBLE)
+    if loud.size == 0:
+        return audio
+    return audio[max(0, int(loud[0]) - int(keep_s * rate)) :]

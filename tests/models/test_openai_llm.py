@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psutil
@@ -19,10 +18,7 @@ from models.errors import BackendResponseError, BackendUnavailableError
 from models.locator import resolve
 from models.openai_llm import OpenAILLM
 from tests.support.processes import free_port, running
-
-ROOT = Path(__file__).resolve().parents[2]
-VLLM_PYTHON = ROOT / ".venv-vllm/bin/python"
-VLLM_MODEL = ROOT / "var/models/smollm2-135m-instruct"
+from tests.support.vllm import VLLMServer
 
 MESSAGES = [
     ChatMessage("system", "You are a procurement director. Answer in one or two sentences."),
@@ -97,20 +93,6 @@ def _established_to(port: int) -> list[object]:
 # ----------------------------------------------------------------- vLLM, the production engine
 
 
-@pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    if not VLLM_PYTHON.exists() or not (VLLM_MODEL / "config.json").exists():
-        pytest.fail("vLLM CPU venv missing: run scripts/vllm_env.sh (make test does)")
-    port = free_port()
-    log = tmp_path_factory.mktemp("vllm") / "vllm.log"
-    command = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(VLLM_MODEL),
-               "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-               "--max-model-len", "2048", "--enforce-eager", "--enable-log-requests"]  # fmt: skip
-    env = {"HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
-    with running(command, ready_url=f"http://127.0.0.1:{port}/health", timeout=300, env=env, log_path=log):
-        yield f"http://127.0.0.1:{port}/v1", log
-
-
 def _metric(base: str, name: str) -> float:
     text = httpx.get(base.removesuffix("/v1") + "/metrics", timeout=5).text
     total = 0.0
@@ -121,8 +103,8 @@ def _metric(base: str, name: str) -> float:
 
 
 @pytest.mark.vllm
-async def test_vllm_streams(vllm_server: tuple[str, Path]) -> None:
-    base, _ = vllm_server
+async def test_vllm_streams(vllm_server: VLLMServer) -> None:
+    base = vllm_server.base_url
     llm = OpenAILLM(LLMConfig(backend="openai", base_url=base, model=""))
     assert await llm.served_model() == "smollm2"
     deltas = [d async for d in llm.stream(MESSAGES, GenerationOptions(max_tokens=40))]
@@ -131,8 +113,8 @@ async def test_vllm_streams(vllm_server: tuple[str, Path]) -> None:
 
 
 @pytest.mark.vllm
-async def test_vllm_aborts_generation_when_stream_closes(vllm_server: tuple[str, Path]) -> None:
-    base, _ = vllm_server
+async def test_vllm_aborts_generation_when_stream_closes(vllm_server: VLLMServer) -> None:
+    base = vllm_server.base_url
     llm = OpenAILLM(LLMConfig(backend="openai", base_url=base, model="smollm2"))
     tokens_before = _metric(base, "vllm:generation_tokens_total")
     stream = llm.stream(MESSAGES, GenerationOptions(max_tokens=1500, temperature=0.9, repeat_penalty=1.0))
@@ -148,8 +130,8 @@ async def test_vllm_aborts_generation_when_stream_closes(vllm_server: tuple[str,
 
 
 @pytest.mark.vllm
-async def test_vllm_json_schema_structured_output(vllm_server: tuple[str, Path]) -> None:
-    base, _ = vllm_server
+async def test_vllm_json_schema_structured_output(vllm_server: VLLMServer) -> None:
+    base = vllm_server.base_url
     schema = {
         "type": "object",
         "properties": {

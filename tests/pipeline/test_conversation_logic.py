@@ -135,7 +135,9 @@ def test_pause_stops_the_clock_and_playout() -> None:
 
 def test_time_limit_ends_with_a_polite_close() -> None:
     async def scenario():
-        conversation = make(["Hi"], ["Hello there."], config={"time_limit_s": 3.0, "closing_line": "We are out of time."})
+        conversation = make(
+            ["Hi"], ["Hello there."], config={"time_limit_s": 3.0, "closing_line": "We are out of time."}
+        )
         return await drive(conversation, timeline(20.0, [(0.5, 1.0, 0)]))
 
     run = run_virtual(scenario())
