@@ -1,4 +1,4 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: database, model backends, live calls, grading, API and web UI."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from models.registry import Backends, load_backends
+from server.api.routes import auth
 from server.settings import Settings, get_settings
+from server.store.db import Database
+from server.workspace.seed import seed_builtin_personas
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, backends: Backends | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database.migrate()
+        with database.session() as db:
+            seed_builtin_personas(db)
         owned = backends is None
         app.state.backends = backends or await load_backends(settings.models, settings.load_roles)
         try:
@@ -27,9 +35,12 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
         finally:
             if owned:
                 await app.state.backends.aclose()
+            database.dispose()
 
     app = FastAPI(title="Sparring", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.db = database
+    app.include_router(auth.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, Any]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
+from typing import Any
+
+from pydantic import ValidationError
 
 from models.errors import ModelError
 from models.locator import resolve, size_bytes
@@ -58,6 +62,75 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(settings: Settings) -> Any:
+    from server.store.db import Database
+
+    database = Database(settings.resolved_database_url)
+    database.migrate()
+    return database
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _database(settings)
+    print(f"database at the latest schema: {settings.resolved_database_url}")
+    return 0
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from server.security import hash_password
+    from server.store.tables import User, Workspace
+
+    settings = _settings(args)
+    password = args.password or os.environ.get("SPARRING_ADMIN_PASSWORD") or getpass.getpass("password: ")
+    if len(password) < 8:
+        print("sparring: error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    email = args.email.strip().lower()
+    with _database(settings).session() as db:
+        workspace = db.scalar(select(Workspace).where(Workspace.slug == args.workspace))
+        if workspace is None:
+            workspace = Workspace(slug=args.workspace, name=args.workspace_name or args.workspace)
+            db.add(workspace)
+            db.flush()
+        user = db.scalar(select(User).where(User.workspace_id == workspace.id, User.email == email))
+        if user is None:
+            user = User(workspace_id=workspace.id, email=email, name=args.name or email.split("@")[0], role="admin")
+            db.add(user)
+        user.role = "admin"
+        user.password_hash = hash_password(password)
+        user.active = True
+    print(f"admin {email} ready in workspace {args.workspace}")
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from server.security import new_api_key
+    from server.store.tables import ApiKey, User, Workspace
+
+    settings = _settings(args)
+    with _database(settings).session() as db:
+        user = db.scalar(
+            select(User)
+            .join(Workspace)
+            .where(User.email == args.email.strip().lower(), Workspace.slug == args.workspace)
+        )
+        if user is None:
+            print(f"sparring: error: no user {args.email} in workspace {args.workspace}", file=sys.stderr)
+            return 2
+        key, prefix, key_hash = new_api_key()
+        db.add(
+            ApiKey(workspace_id=user.workspace_id, user_id=user.id, name=args.name, prefix=prefix, key_hash=key_hash)
+        )
+    print(key)
+    print("store this key now: it is shown only once", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparring", description="Self-hosted voice roleplay practice.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +144,28 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the configured model backends and their files")
     models.add_argument("--profile")
     models.set_defaults(func=cmd_models)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument("--profile")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("admin", help="manage administrators").add_subparsers(dest="admin_command", required=True)
+    create = admin.add_parser("create", help="create (or reset) an admin, and its workspace if new")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="default: $SPARRING_ADMIN_PASSWORD or a prompt")
+    create.add_argument("--name")
+    create.add_argument("--workspace", default="default", help="workspace slug (default: default)")
+    create.add_argument("--workspace-name")
+    create.add_argument("--profile")
+    create.set_defaults(func=cmd_admin_create)
+
+    apikey = sub.add_parser("apikey", help="manage API keys").add_subparsers(dest="apikey_command", required=True)
+    key_create = apikey.add_parser("create", help="create an API key for a user (printed once)")
+    key_create.add_argument("--email", required=True)
+    key_create.add_argument("--name", default="cli")
+    key_create.add_argument("--workspace", default="default")
+    key_create.add_argument("--profile")
+    key_create.set_defaults(func=cmd_apikey_create)
     return parser
 
 
@@ -78,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, ModelError) as error:
+    except (SettingsError, ModelError, ValidationError) as error:
         print(f"sparring: error: {error}", file=sys.stderr)
         return 2
 
