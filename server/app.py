@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from models.registry import Backends, load_backends
+from server.api.router import workspace_router
 from server.api.routes import auth
 from server.settings import Settings, get_settings
 from server.store.db import Database
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.state.settings = settings
     app.state.db = database
     app.include_router(auth.router)
+    app.include_router(workspace_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, Any]:
