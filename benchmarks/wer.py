@@ -36,8 +36,17 @@ def _expand(match: re.Match[str]) -> str:
     return f" {words} "
 
 
+_CONTRACTIONS = {
+    "who's": "who is", "what's": "what is", "it's": "it is", "that's": "that is", "there's": "there is",
+    "i'm": "i am", "you're": "you are", "we're": "we are", "they're": "they are", "i've": "i have",
+    "we've": "we have", "i'll": "i will", "we'll": "we will", "don't": "do not", "can't": "cannot",
+    "won't": "will not", "isn't": "is not", "let's": "let us", "i'd": "i would", "here's": "here is",
+}  # fmt: skip
+
+
 def normalise(text: str) -> str:
-    text = text.lower().replace("-", " ")
+    text = text.lower().replace("-", " ").replace("\u2019", "'")
+    text = re.sub(r"[a-z]+'[a-z]+", lambda m: _CONTRACTIONS.get(m.group(0), m.group(0)), text)
     text = re.sub(r"(\$)?(\d[\d,]*)(%)?", _expand, text)
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
     text = text.replace("'", "")

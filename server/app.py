@@ -11,10 +11,13 @@ from fastapi import FastAPI, Request
 
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
-from server.api.routes import auth
+from server.api.routes import auth, live
+from server.live import CallManager
 from server.settings import Settings, get_settings
 from server.store.db import Database
+from server.workspace.attempts import fail_interrupted_attempts
 from server.workspace.seed import seed_builtin_personas
+from webrtc.ice import IceConfig, IceServer, apply_host_addresses
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +30,32 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
+        node = settings.node_name or None
         with database.session() as db:
             seed_builtin_personas(db)
+            failed = fail_interrupted_attempts(db, node)
+        if failed:
+            log.warning("%d attempt(s) were live when this node stopped: marked as errors", failed)
         owned = backends is None
         app.state.backends = backends or await load_backends(settings.models, settings.load_roles)
+        apply_host_addresses(settings.webrtc.host_addresses)
+        ice = IceConfig(
+            servers=tuple(IceServer(tuple(s.urls), s.username, s.credential) for s in settings.webrtc.ice_servers),
+            host_addresses=tuple(settings.webrtc.host_addresses),
+            relay_only=settings.webrtc.relay_only,
+        )
+        app.state.calls = CallManager(
+            database,
+            app.state.backends,
+            data_dir=settings.data_dir,
+            ice=ice,
+            max_live=settings.max_live_sessions,
+            node=node,
+        )
         try:
             yield
         finally:
+            await app.state.calls.close_all()
             if owned:
                 await app.state.backends.aclose()
             database.dispose()
@@ -43,6 +65,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.state.db = database
     app.include_router(auth.router)
     app.include_router(workspace_router)
+    app.include_router(live.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -48,6 +48,20 @@ class _ProfileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
+class IceServerSettings(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class WebRTCSettings(BaseModel):
+    """STUN/TURN servers for browsers behind NAT, and which local addresses this node offers."""
+
+    ice_servers: list[IceServerSettings] = []
+    host_addresses: list[str] = []  # empty: every non-loopback interface
+    relay_only: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPARRING_", env_nested_delimiter="__", extra="ignore", protected_namespaces=()
@@ -63,6 +77,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     log_level: str = "INFO"
     models: ModelsConfig = ModelsConfig()
+    webrtc: WebRTCSettings = WebRTCSettings()
+    max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
+    node_name: str = ""
     # Which backends this process loads; a grader worker needs only grader_llm.
     load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts")
 

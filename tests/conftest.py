@@ -13,6 +13,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from models.config import ModelsConfig
 from models.registry import Backends, load_backends
 
+pytest_plugins = ["tests.support.live", "tests.support.vllm"]
+
 
 @pytest.fixture(scope="session")
 def models_config() -> ModelsConfig:

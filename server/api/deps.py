@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlparse
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from server.security import api_key_prefix, hash_api_key, unsign
 from server.settings import Settings
@@ -24,12 +26,12 @@ ROLE_LEVEL = {"read_only": 0, "member": 1, "admin": 2}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_settings_dep(request: Request) -> Settings:
+def get_settings_dep(request: HTTPConnection) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+def get_database(request: HTTPConnection) -> Database:
     database: Database = request.app.state.db
     return database
 
@@ -54,7 +56,7 @@ class Principal:
         return ROLE_LEVEL[self.role] >= ROLE_LEVEL[role]
 
 
-def _principal_from_request(request: Request, db: Session) -> Principal | None:
+def _principal_from_request(request: HTTPConnection, db: Session) -> Principal | None:
     settings = get_settings_dep(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -80,6 +82,18 @@ def _principal_from_request(request: Request, db: Session) -> Principal | None:
             return None
         return Principal(user.id, user.workspace_id, user.role, user.email, "cookie")
     return None
+
+
+def principal_from_connection(connection: HTTPConnection) -> Principal | None:
+    """For WebSockets: the same credentials, and a cookie only from a page of our own origin
+    (browsers send cookies on cross-site WebSocket handshakes; there is no CSRF header there)."""
+    with get_database(connection).session() as db:
+        principal = _principal_from_request(connection, db)
+    if principal is not None and principal.via == "cookie":
+        origin = connection.headers.get("origin")
+        if origin and urlparse(origin).netloc != connection.headers.get("host"):
+            return None
+    return principal
 
 
 def current_principal(request: Request, db: DB) -> Principal:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -78,6 +78,8 @@ class Persona(Base):
     profile_text: Mapped[str] = mapped_column(Text, default="")
     linkedin_url: Mapped[str] = mapped_column(String(500), default="")  # stored as a reference, never fetched
     created_by: Mapped[str | None] = mapped_column(String(32))
+    # A private copy made for one inline session (e.g. pasted profile text); not listed in the library.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -107,6 +109,8 @@ class Scenario(Base):
     participant_instructions: Mapped[str] = mapped_column(Text, default="")
     sessions_per_week: Mapped[int] = mapped_column(Integer, default=0)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    # An inline configuration made for one practice session (or a contact roleplay); not in the library.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -149,6 +153,8 @@ class PracticeSession(Base):
     name: Mapped[str] = mapped_column(String(200))
     deadline: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: a draft awaiting approval
+    # practice (the learner's own), assignment (a scenario participant's), test (the author's test run)
+    kind: Mapped[str] = mapped_column(String(16), default="practice", server_default="practice")
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scenario: Mapped[Scenario] = relationship(lazy="joined")

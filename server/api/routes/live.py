@@ -1,0 +1,179 @@
+"""Live practice: WebRTC offer/answer, WHIP, the WebSocket fallback, live events (SSE) and controls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
+
+from pipeline.events import Event
+from server.api.deps import CurrentPrincipal, Principal, principal_from_connection
+from server.live import CallManager, CallRefused, LiveCall
+from webrtc.events import client_message
+from webrtc.peer import SignallingError, handle_control
+from webrtc.ws import CLOSE_POLICY, serve_websocket
+
+router = APIRouter(prefix="/api/v1/roleplays/session", tags=["live"])
+PracticeMode = Literal["voice", "text", "hybrid"]
+
+
+def get_calls(connection: HTTPConnection) -> CallManager:
+    calls: CallManager = connection.app.state.calls
+    return calls
+
+
+Calls = Annotated[CallManager, Depends(get_calls)]
+
+
+class Offer(BaseModel):
+    sdp: str = Field(max_length=64 * 1024)
+    type: str = "offer"
+    mode: PracticeMode | None = None
+
+
+class Answer(BaseModel):
+    sdp: str
+    type: str = "answer"
+    attempt_id: str
+    call_id: str
+
+
+class Control(BaseModel):
+    type: Literal["pause", "resume", "end", "text"]
+    text: str | None = Field(default=None, max_length=2000)
+
+
+def _refusal(error: CallRefused) -> HTTPException:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    return HTTPException(error.status, str(error), headers=headers)
+
+
+async def _open(
+    calls: CallManager, session_id: str, principal: Principal, transport: str, mode: str | None
+) -> LiveCall:
+    try:
+        return await calls.open(
+            session_id,
+            user_id=principal.user_id,
+            workspace_id=principal.workspace_id,
+            is_admin=principal.at_least("admin"),
+            transport=transport,
+            mode=mode,
+        )
+    except CallRefused as error:
+        raise _refusal(error) from error
+
+
+async def _answer(calls: CallManager, call: LiveCall, sdp: str, kind: str) -> str:
+    try:
+        return await calls.connect_webrtc(call, sdp, kind)
+    except SignallingError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+
+
+@router.post("/{session_id}/offer", response_model=Answer)
+async def webrtc_offer(session_id: str, offer: Offer, principal: CurrentPrincipal, calls: Calls) -> Answer:
+    """Start a live voice call: post the browser's SDP offer, get the answer (JSON)."""
+    call = await _open(calls, session_id, principal, "webrtc", offer.mode)
+    sdp = await _answer(calls, call, offer.sdp, offer.type)
+    return Answer(sdp=sdp, attempt_id=call.attempt_id, call_id=call.call_id)
+
+
+@router.post("/{session_id}/whip", status_code=201, response_class=Response)
+async def whip_offer(session_id: str, request: Request, principal: CurrentPrincipal, calls: Calls) -> Response:
+    """WHIP (RFC 9725): the body is an SDP offer (application/sdp); the answer comes back with 201."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/sdp":
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "WHIP offers must be sent as application/sdp")
+    body = await request.body()
+    if len(body) > 64 * 1024:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "SDP offer larger than 64 KiB")
+    call = await _open(calls, session_id, principal, "webrtc", None)
+    sdp = await _answer(calls, call, body.decode("utf-8", "replace"), "offer")
+    location = f"/api/v1/roleplays/session/{session_id}/whip/{call.call_id}"
+    return Response(sdp, status_code=201, media_type="application/sdp", headers={"Location": location})
+
+
+@router.delete("/{session_id}/whip/{call_id}", status_code=200, response_class=Response)
+async def whip_delete(session_id: str, call_id: str, principal: CurrentPrincipal, calls: Calls) -> Response:
+    """End a WHIP call."""
+    call = calls.find(call_id=call_id)
+    if call is None or call.session_id != session_id or call.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such live call")
+    await calls.finish(call, "learner_ended")
+    return Response(status_code=200)
+
+
+@router.post("/{session_id}/control", status_code=202)
+async def control(session_id: str, body: Control, principal: CurrentPrincipal, calls: Calls) -> dict[str, str]:
+    """Pause, resume or end the live call (the same controls as the data channel)."""
+    call = calls.find(session_id=session_id)
+    if call is None or call.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+    pending = handle_control(call.conversation, body.model_dump_json())
+    if pending is not None:
+        await pending
+    return {"state": call.conversation.state}
+
+
+@router.get("/{session_id}/events")
+async def live_events(session_id: str, principal: CurrentPrincipal, calls: Calls) -> StreamingResponse:
+    """The live call's events as server-sent events, for listeners other than the caller."""
+    call = calls.find(session_id=session_id)
+    if call is None or call.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+    events = call.conversation.events
+
+    async def stream() -> AsyncIterator[str]:
+        queue = events.subscribe()
+        try:
+            for past in list(events.events):
+                if (message := client_message(past)) is not None:
+                    yield f"data: {json.dumps(message, default=str)}\n\n"
+            while True:
+                try:
+                    event: Event | None = await asyncio.wait_for(queue.get(), 15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event is None:
+                    return
+                if (message := client_message(event)) is not None:
+                    yield f"data: {json.dumps(message, default=str)}\n\n"
+        finally:
+            events.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.websocket("/{session_id}")
+async def websocket_call(
+    websocket: WebSocket, session_id: str, mode: Annotated[PracticeMode | None, Query()] = None
+) -> None:
+    """The WebSocket fallback: binary 16 kHz PCM both ways, JSON events and controls as text."""
+    calls = get_calls(websocket)
+    principal = await asyncio.to_thread(principal_from_connection, websocket)
+    if principal is None:
+        await websocket.close(CLOSE_POLICY, "sign in or send an API key")
+        return
+    try:
+        call = await calls.open(
+            session_id,
+            user_id=principal.user_id,
+            workspace_id=principal.workspace_id,
+            is_admin=principal.at_least("admin"),
+            transport="websocket",
+            mode=mode,
+        )
+    except CallRefused as error:
+        await websocket.close(4000 + error.status, str(error))
+        return
+    await websocket.accept()
+    await calls.start(call)
+    reason = await serve_websocket(websocket, call.conversation)
+    await calls.finish(call, "learner_ended" if reason == "ended" else reason)

@@ -1,0 +1,272 @@
+"""Live calls on this node: one conversation per attempt, its transport, and its persistence.
+
+The engine knows nothing of the database: this module opens the attempt, streams the engine's
+events into the attempt row as they happen (so a killed process loses at most the turn in
+progress), and closes the attempt when the conversation ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from models.registry import Backends
+from pipeline.conversation import Conversation
+from pipeline.events import EventLog
+from server.store.db import Database
+from server.store.tables import Attempt, Contact, PracticeSession
+from server.workspace.attempts import attempt_for_call
+from server.workspace.setup import conversation_config
+from webrtc.ice import IceConfig
+from webrtc.peer import PeerSession
+
+log = logging.getLogger(__name__)
+
+
+class CallRefused(Exception):
+    """A call that cannot start: `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(eq=False)
+class LiveCall:
+    call_id: str
+    attempt_id: str
+    session_id: str
+    workspace_id: str
+    owner_id: str
+    transport: str
+    conversation: Conversation
+    artifacts: Path
+    peer: PeerSession | None = None
+    started: bool = False
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class CallManager:
+    def __init__(
+        self,
+        db: Database,
+        backends: Backends,
+        *,
+        data_dir: Path,
+        ice: IceConfig,
+        max_live: int,
+        node: str | None = None,
+        on_finished: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.backends = backends
+        self.data_dir = data_dir
+        self.ice = ice
+        self.max_live = max_live
+        self.node = node or socket.gethostname()
+        self.on_finished = on_finished
+        self.calls: dict[str, LiveCall] = {}  # by attempt id
+        self._opening: set[str] = set()  # session ids between admission and registration
+
+    @property
+    def live_count(self) -> int:
+        return len(self.calls) + len(self._opening)
+
+    def find(self, *, session_id: str | None = None, call_id: str | None = None) -> LiveCall | None:
+        for call in self.calls.values():
+            if (session_id and call.session_id == session_id) or (call_id and call.call_id == call_id):
+                return call
+        return None
+
+    # ------------------------------------------------------------------ opening
+
+    async def open(
+        self, session_id: str, *, user_id: str, workspace_id: str, is_admin: bool, transport: str, mode: str | None
+    ) -> LiveCall:
+        if self.find(session_id=session_id) is not None or session_id in self._opening:
+            raise CallRefused(409, "this session already has a live call; end it before starting another")
+        if self.live_count >= self.max_live:
+            raise CallRefused(503, f"this node is at its limit of {self.max_live} live calls", retry_after=30)
+        self._opening.add(session_id)
+        try:
+            return await asyncio.to_thread(
+                self._open_sync, session_id, user_id, workspace_id, is_admin, transport, mode
+            )
+        finally:
+            self._opening.discard(session_id)
+
+    def _open_sync(
+        self, session_id: str, user_id: str, workspace_id: str, is_admin: bool, transport: str, mode: str | None
+    ) -> LiveCall:
+        with self.db.session() as db:
+            session = db.get(PracticeSession, session_id)
+            if session is None or session.workspace_id != workspace_id:
+                raise CallRefused(404, "no such practice session")
+            if session.owner_id != user_id and not is_admin:
+                raise CallRefused(403, "only the session's owner can run it")
+            if not session.active:
+                raise CallRefused(409, "this session is a draft: approve it before starting a call")
+            scenario = session.scenario
+            allowed = {"voice": {"voice"}, "text": {"text"}, "hybrid": {"voice", "text", "hybrid"}}[scenario.mode]
+            chosen = mode or ("hybrid" if scenario.mode == "hybrid" else scenario.mode)
+            if chosen not in allowed and not (scenario.mode == "hybrid" and chosen == "hybrid"):
+                raise CallRefused(422, f"this scenario allows {', '.join(sorted(allowed))} practice, not {chosen}")
+            if transport == "webrtc" and chosen == "text":
+                raise CallRefused(422, "text practice runs over the WebSocket, not WebRTC")
+            voice = chosen in ("voice", "hybrid")
+            if voice and not all((self.backends.vad, self.backends.asr, self.backends.tts)):
+                raise CallRefused(503, "voice models are not loaded on this node")
+            if self.backends.persona_llm is None:
+                raise CallRefused(503, "the persona model is not loaded on this node")
+            attempt = attempt_for_call(db, session, mode=chosen)
+            contact = db.get(Contact, session.contact_id) if session.contact_id else None
+            config = conversation_config(
+                scenario,
+                scenario.persona,
+                contact=contact,
+                conversation_id=attempt.id,
+                mode=chosen,  # type: ignore[arg-type]
+                output_sample_rate=48_000 if transport == "webrtc" else 16_000,
+            )
+            artifacts = self.data_dir / "artifacts" / session.workspace_id / attempt.id
+            artifacts.mkdir(parents=True, exist_ok=True)
+            attempt.state = "connecting"
+            attempt.node = self.node
+            attempt.event_log_path = str(artifacts / "events.jsonl")
+            attempt.recording_path = str(artifacts / "recording.wav") if voice else None
+            conversation = Conversation(
+                config,
+                llm=self.backends.persona_llm,
+                vad=self.backends.vad if voice else None,
+                asr=self.backends.asr if voice else None,
+                tts=self.backends.tts if voice else None,
+                event_log=EventLog(artifacts / "events.jsonl"),
+                recording_path=artifacts / "recording.wav" if voice else None,
+            )
+            call = LiveCall(
+                call_id=uuid.uuid4().hex,
+                attempt_id=attempt.id,
+                session_id=session.id,
+                workspace_id=session.workspace_id,
+                owner_id=session.owner_id,
+                transport=transport,
+                conversation=conversation,
+                artifacts=artifacts,
+            )
+        self.calls[call.attempt_id] = call
+        return call
+
+    # ------------------------------------------------------------------ running
+
+    async def start(self, call: LiveCall) -> None:
+        """Media can flow: start the conversation and record its progress."""
+        if call.started:
+            return
+        call.started = True
+        await asyncio.to_thread(self._update, call.attempt_id, state="in_session", started_at=datetime.now(UTC))
+        self._spawn(call, self._persist_events(call))
+        await call.conversation.start()
+
+    def _spawn(self, call: LiveCall, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        call.tasks.add(task)
+        task.add_done_callback(call.tasks.discard)
+
+    async def _persist_events(self, call: LiveCall) -> None:
+        queue = call.conversation.events.subscribe()
+        try:
+            while (event := await queue.get()) is not None:
+                if event.type == "transcript":
+                    turns = call.conversation.transcript.as_list()
+                    learner = sum(1 for t in turns if t["speaker"] == "learner")
+                    await asyncio.to_thread(self._update, call.attempt_id, transcript=turns, interactions=learner)
+                elif event.type == "state" and event.data.get("state") in ("in_session", "paused"):
+                    await asyncio.to_thread(self._update, call.attempt_id, state=event.data["state"])
+                elif event.type == "ended":
+                    break
+        finally:
+            call.conversation.events.unsubscribe(queue)
+        await self.finish(call, "ended")
+
+    def _update(self, attempt_id: str, **values: Any) -> None:
+        with self.db.session() as db:
+            attempt = db.get(Attempt, attempt_id)
+            if attempt is not None:
+                for key, value in values.items():
+                    setattr(attempt, key, value)
+
+    async def finish(self, call: LiveCall, reason: str) -> None:
+        """End the call (idempotent): stop the conversation and transport, store the outcome."""
+        if call.finished.is_set():
+            return
+        call.finished.set()
+        conversation = call.conversation
+        if conversation.state not in ("ended", "error"):
+            await conversation.end(reason if reason != "ended" else "learner_ended")
+        if call.peer is not None:
+            await call.peer.close()
+        current = asyncio.current_task()
+        for task in list(call.tasks):
+            if task is not current:
+                task.cancel()
+        summary = conversation.summary()
+        turns = summary["turns"]
+        learner_turns = sum(1 for t in turns if t["speaker"] == "learner")
+        state = "error" if conversation.state == "error" else "ended"
+        recording = call.artifacts / "recording.wav"
+        await asyncio.to_thread(
+            self._update,
+            call.attempt_id,
+            state=state,
+            error=conversation.error,
+            end_reason=conversation.end_reason,
+            ended_at=datetime.now(UTC),
+            transcript=turns,
+            metrics=summary["metrics"],
+            interactions=learner_turns,
+            recording_path=str(recording) if recording.exists() else None,
+        )
+        self.calls.pop(call.attempt_id, None)
+        log.info("call %s ended (%s, %s turns)", call.attempt_id, conversation.end_reason, len(turns))
+        if state == "ended" and learner_turns and self.on_finished is not None:
+            await self.on_finished(call.attempt_id)
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(self.finish(call, "server_shutdown") for call in list(self.calls.values())))
+
+    # ------------------------------------------------------------------ WebRTC
+
+    async def connect_webrtc(self, call: LiveCall, sdp: str, kind: str) -> str:
+        async def connected() -> None:
+            await self.start(call)
+
+        async def closed(reason: str) -> None:
+            await self.finish(call, reason)
+
+        call.peer = PeerSession(call.conversation, self.ice, on_connected=connected, on_closed=closed)
+        try:
+            return await call.peer.answer(sdp, kind)
+        except BaseException:
+            await self.abandon(call)
+            raise
+
+    async def abandon(self, call: LiveCall) -> None:
+        """A call that never connected (bad offer): forget it and put the attempt back to unstarted."""
+        call.finished.set()
+        if call.peer is not None:
+            await call.peer.close()
+        await call.conversation.end("not_connected")
+        self.calls.pop(call.attempt_id, None)
+        await asyncio.to_thread(self._update, call.attempt_id, state="initializing")
+
+    def live_attempts(self) -> list[str]:
+        return list(self.calls)
