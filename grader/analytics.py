@@ -8,6 +8,7 @@ inflated by ordinary use of the word.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -36,6 +37,8 @@ _QUESTION_STARTERS = _OPEN_STARTERS | {
 _OPEN_WRAPPER = re.compile(
     r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|walk|talk|describe|explain|share|help|say\s+more)\b"
 )
+# "Who else is involved, and what would the approval look like?" ends by inviting description.
+_OPEN_TAIL = re.compile(r",\s*(?:and|or)\s+(?:what|how|why)\b")
 _LEADING_DISCOURSE = re.compile(r"^(?:(?:so|and|but|okay|ok|well|right|now|then|also|just|great|sure)\b[,\s]*)+")
 
 
@@ -72,10 +75,12 @@ def classify_question(sentence: str) -> str | None:
     text = sentence.strip().lower().replace("’", "'")
     core = _LEADING_DISCOURSE.sub("", text).lstrip(" ,")
     first = (_WORD.findall(core) or [""])[0]
+    if first not in _QUESTION_STARTERS:
+        first = first.split("'")[0]  # "what's" asks like "what"
     asks = text.endswith("?") or (text[-1:] not in (".", "!") and first in _QUESTION_STARTERS)
     if not asks:
         return None
-    if first in _OPEN_STARTERS or _OPEN_WRAPPER.match(core):
+    if first in _OPEN_STARTERS or _OPEN_WRAPPER.match(core) or _OPEN_TAIL.search(core):
         return "open"
     return "closed"
 
@@ -210,7 +215,7 @@ def _turn_taking(ordered: Sequence[TranscriptTurn]) -> tuple[int, int, list[int]
     learner_cuts = persona_cuts = 0
     cut_turns: list[int] = []
     delays: list[float] = []
-    for previous, turn in zip(ordered, ordered[1:], strict=False):
+    for previous, turn in itertools.pairwise(ordered):
         if previous.speaker == turn.speaker:
             continue
         overlap = turn.start < previous.end

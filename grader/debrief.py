@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from grader.analytics import ConversationAnalytics, classify_question, count_fillers, sentences, words
 from grader.evidence import normalise
@@ -53,14 +53,14 @@ class DebriefFacts:
     moments: dict[int, str] = field(default_factory=dict)  # turn -> default note
 
     def sections(self, analytics: ConversationAnalytics) -> list[tuple[str, list[str]]]:
-        quote = lambda f: f' (turn {f.turn}: "{f.quote}")' if f.quote else ""  # noqa: E731
+        strengths = [
+            f"{f.id}: {f.text}" + (f' (turn {f.turn}: "{f.quote}")' if f.quote else "") for f in self.strengths
+        ]
+        gaps = [f"{f.id}: {f.text}" + (f' Example: "{f.example}"' if f.example else "") for f in self.gaps]
         return [
             ("Measured facts", analytics.facts()),
-            ("Strengths (S facts)", [f"{f.id}: {f.text}{quote(f)}" for f in self.strengths]),
-            (
-                "Gaps (G facts)",
-                [f"{f.id}: {f.text}" + (f' Example: "{f.example}"' if f.example else "") for f in self.gaps],
-            ),  # fmt: skip
+            ("Strengths (S facts)", strengths),
+            ("Gaps (G facts)", gaps),
             ("Weak learner lines (W)", [f'{w.id}: turn {w.turn}: "{w.original}" ({w.reason})' for w in self.lines]),
             ("Candidate key moments", [f"turn {t}: {note}" for t, note in self.moments.items()]),
         ]
@@ -85,16 +85,26 @@ def build_facts(
         if goal.achieved and goal.evidence:
             first = goal.evidence[0]
             facts.strengths.append(Fact("", f"Goal reached: {goal.description}", None, first.turn, first.text))
+    # Round-robin over the weakest criteria, so the gaps shown are not all from one criterion.
+    missing: list[list[Fact]] = []
     for result in sorted(ranked, key=lambda r: -r.weight * (1 - r.normalised)):
         if result.normalised >= 1:
             continue
-        criterion = rubric.criterion(result.name)
-        examples = {item.text: item.examples[0] for item in criterion.checklist}
-        for hit in result.checklist:
-            if not hit.met:
-                detail = f": {hit.fact}" if hit.fact else " was not found"
-                facts.gaps.append(Fact("", f"{result.title}: {hit.item}{detail}", result.name,
-                                       example=examples.get(hit.item)))  # fmt: skip
+        examples = {item.text: item.examples[0] for item in rubric.criterion(result.name).checklist}
+        missing.append(
+            [
+                Fact(
+                    "",
+                    f"{result.title}, not met: {hit.item}" + (f" ({hit.fact})" if hit.fact else ""),
+                    result.name,
+                    example=examples.get(hit.item),
+                )
+                for hit in result.checklist
+                if not hit.met
+            ]
+        )
+    for depth in range(max((len(m) for m in missing), default=0)):
+        facts.gaps += [group[depth] for group in missing if depth < len(group)]
     for goal in goals:
         if not goal.achieved:
             facts.gaps.append(Fact("", f"Goal not reached: {goal.description}"))
@@ -210,10 +220,10 @@ def assemble(
         suggestions.append(Suggestion(f"Turn {line.turn}: {line.reason}.", line.turn, line.original, rewrite))
     for gap in facts.gaps:
         if gap.example and len(suggestions) < MAX_LINES + MAX_POINTS:
-            item = gap.text.split(": ", 1)[-1].removesuffix(" was not found")
-            suggestions.append(Suggestion(f'{item[:1].upper()}{item[1:]}. For example: "{gap.example}"'))
+            item = gap.text.split("not met: ", 1)[-1]
+            suggestions.append(Suggestion(f'Not heard this time: {item}. Try a line like "{gap.example}"'))
 
-    worded_by = "llm" if used and not fallbacks else "mixed" if used else "facts"
+    worded_by: Literal["llm", "facts", "mixed"] = "llm" if used and not fallbacks else "mixed" if used else "facts"
     debrief = Debrief(what_worked, what_was_missing, moments, suggestions, worded_by)
     return debrief, fallbacks
 

@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models.base import LLM, ChatMessage, GenerationOptions, complete
-
 from grader import prompts
 from grader.analytics import ConversationAnalytics, compute_analytics
 from grader.debrief import assemble, build_facts
@@ -42,6 +40,7 @@ from grader.rubric import Goal, Rubric
 from grader.schema import JSON, criterion_schema, debrief_schema, goals_schema, max_output_tokens, parse
 from grader.scoring import coverage_result, goal_from_match, model_result, overall_score, signal_hits
 from grader.segments import LongTranscriptReader
+from models.base import LLM, ChatMessage, GenerationOptions, complete
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +80,7 @@ class ModelCalls:
             )
             text = await complete(self._llm, messages, options, context_id=self._context_id)
             self._meta.llm_calls += 1
+            log.debug("grader model output", extra={"output": text[:4000]})
             data, problem = parse(text, schema)
             if data is not None:
                 self._meta.llm_valid_outputs += 1
@@ -230,8 +230,10 @@ class Grader:
         if not matches:
             return []
         names = [m.goal.name for m in matches]
-        hints = [f"- {m.goal.name}: " + (f'turn {m.unit.turn}: "{m.unit.text}"' if m.met and m.unit else "not found")
-                 for m in matches]  # fmt: skip
+        hints = [
+            f"- {m.goal.name}: " + (f'turn {m.unit.turn}: "{m.unit.text}"' if m.met and m.unit else "not found")
+            for m in matches
+        ]
         schema = goals_schema(names, [t.number for t in context.turns])
         data = await calls.json([system, prompts.goals_request([m.goal for m in matches], hints)], schema)
         results = []

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.base import ChatMessage
-
 from grader.records import TranscriptTurn
 from grader.rubric import Criterion, Goal, Rubric
+from models.base import ChatMessage
 
 CHARS_PER_TOKEN = 3.0  # English runs about 4 characters a token in SmolLM2's and Llama's tokenizers: margin
 MESSAGE_OVERHEAD_TOKENS = 8  # chat-template tokens around each message
@@ -89,8 +88,10 @@ def goals_request(goals: Sequence[Goal], hints: Sequence[str]) -> ChatMessage:
 
 
 def segment_request(criteria: Sequence[Criterion], index: int, total: int) -> ChatMessage:
-    lines = [f"This is segment {index} of {total} of the conversation. For each criterion, find the LEARNER line "
-             "in this segment that best shows it (found=false if none) and quote it word for word:"]  # fmt: skip
+    lines = [
+        f"This is segment {index} of {total} of the conversation. For each criterion, find the LEARNER line "
+        "in this segment that best shows it (found=false if none) and quote it word for word:"
+    ]
     lines += [f"- {c.name}: {c.title}. {c.description}" for c in criteria]
     lines.append("Reply in JSON.")
     return ChatMessage("user", "\n".join(lines))

@@ -52,9 +52,13 @@ class Signal:
             return False, f"{self.metric}: not measurable"
         met = (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
         bound = " and ".join(
-            part for part in (f">= {self.min:g}" if self.min is not None else "",
-                              f"<= {self.max:g}" if self.max is not None else "") if part
-        )  # fmt: skip
+            part
+            for part in (
+                f">= {self.min:g}" if self.min is not None else "",
+                f"<= {self.max:g}" if self.max is not None else "",
+            )
+            if part
+        )
         shown = f"{value:.0%}" if self.metric.endswith("ratio") else f"{value:g}"
         return met, f"{self.metric} = {shown} (target {bound})"
 

@@ -15,6 +15,7 @@ from server.api.routes import auth, live
 from server.live import CallManager
 from server.settings import Settings, get_settings
 from server.store.db import Database
+from server.ui import pages
 from server.workspace.attempts import fail_interrupted_attempts
 from server.workspace.seed import seed_builtin_personas
 from webrtc.ice import IceConfig, IceServer, apply_host_addresses
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.include_router(auth.router)
     app.include_router(workspace_router)
     app.include_router(live.router)
+    app.include_router(live.ice_router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files, name="static")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, Any]:

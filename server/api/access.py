@@ -27,11 +27,7 @@ def managed_scenario(db: Session, scenario_id: str, principal: Principal) -> Sce
 
 
 def can_view_session(session: PracticeSession, principal: Principal) -> bool:
-    return (
-        principal.role == "admin"
-        or session.owner_id == principal.user_id
-        or session.scenario.created_by == principal.user_id
-    )
+    return principal.role == "admin" or principal.user_id in (session.owner_id, session.scenario.created_by)
 
 
 def visible_session(db: Session, session_id: str, principal: Principal) -> PracticeSession:

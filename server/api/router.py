@@ -4,4 +4,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from server.api.routes import (
+    attempts,
+    contacts,
+    documents,
+    participants,
+    personalities,
+    personas,
+    problems,
+    report,
+    scenarios,
+    sessions,
+    users,
+    workspace,
+)
+
 workspace_router = APIRouter()
+for module in (
+    personas,
+    personalities,
+    scenarios,
+    documents,
+    participants,
+    sessions,
+    attempts,
+    contacts,
+    problems,
+    report,
+    users,
+    workspace,
+):
+    workspace_router.include_router(module.router)

@@ -10,8 +10,14 @@ from sqlalchemy.orm import Session
 from server.api.common import as_utc_or_none, user_label
 from server.api.schemas.scenarios import DocumentOut
 from server.api.schemas.sessions import (
-    AttemptDetail, AttemptOut, Briefing, BriefingPersona, EvaluationOut, SessionDetail, SessionOut,
-)  # fmt: skip
+    AttemptDetail,
+    AttemptOut,
+    Briefing,
+    BriefingPersona,
+    EvaluationOut,
+    SessionDetail,
+    SessionOut,
+)
 from server.store.tables import Attempt, Contact, Evaluation, PracticeSession, User
 from server.workspace.attempts import session_status
 from server.workspace.session_query import SessionRow
@@ -25,13 +31,27 @@ def _name(db: Session, user_id: str | None) -> str:
 def from_row(row: SessionRow) -> SessionOut:
     s = row.session
     return SessionOut(
-        id=s.id, name=s.name, kind=s.kind, active=s.active, status=row.status, attempts=row.attempts,  # type: ignore[arg-type]
-        deadline=as_utc_or_none(s.deadline), scenario_id=s.scenario_id, scenario_name=s.scenario.name,
-        scenario_type=s.scenario.type, persona_id=s.scenario.persona_id, persona_name=row.persona_name,
-        contact_id=s.contact_id, owner_id=s.owner_id, owner_name=row.owner_name, created_by=s.created_by,
-        created_by_name=row.created_by_name, created_at=s.created_at, time_limit_minutes=s.scenario.time_limit_minutes,
+        id=s.id,
+        name=s.name,
+        kind=s.kind,
+        active=s.active,
+        status=row.status,
+        attempts=row.attempts,
+        deadline=as_utc_or_none(s.deadline),
+        scenario_id=s.scenario_id,
+        scenario_name=s.scenario.name,
+        scenario_type=s.scenario.type,
+        persona_id=s.scenario.persona_id,
+        persona_name=row.persona_name,
+        contact_id=s.contact_id,
+        owner_id=s.owner_id,
+        owner_name=row.owner_name,
+        created_by=s.created_by,
+        created_by_name=row.created_by_name,
+        created_at=s.created_at,
+        time_limit_minutes=s.scenario.time_limit_minutes,
         mode=s.scenario.mode,
-    )  # fmt: skip
+    )
 
 
 def session_out(db: Session, session: PracticeSession) -> SessionOut:
@@ -57,12 +77,20 @@ def evaluations_for(db: Session, attempts: Sequence[Attempt]) -> dict[str, Evalu
 
 def attempt_out(attempt: Attempt, evaluation: Evaluation | None) -> AttemptOut:
     return AttemptOut(
-        id=attempt.id, session_id=attempt.session_id, number=attempt.number, state=attempt.state, mode=attempt.mode,
-        started_at=as_utc_or_none(attempt.started_at), ended_at=as_utc_or_none(attempt.ended_at),
-        end_reason=attempt.end_reason, error=attempt.error, interactions=attempt.interactions,
-        overall=evaluation.overall if evaluation else None, has_recording=bool(attempt.recording_path),
+        id=attempt.id,
+        session_id=attempt.session_id,
+        number=attempt.number,
+        state=attempt.state,
+        mode=attempt.mode,
+        started_at=as_utc_or_none(attempt.started_at),
+        ended_at=as_utc_or_none(attempt.ended_at),
+        end_reason=attempt.end_reason,
+        error=attempt.error,
+        interactions=attempt.interactions,
+        overall=evaluation.overall if evaluation else None,
+        has_recording=bool(attempt.recording_path),
         created_at=attempt.created_at,
-    )  # fmt: skip
+    )
 
 
 def attempt_detail(db: Session, attempt: Attempt) -> AttemptDetail:
@@ -71,9 +99,11 @@ def attempt_detail(db: Session, attempt: Attempt) -> AttemptDetail:
     evaluation_out = None
     if evaluation is not None:
         evaluation_out = EvaluationOut(
-            overall=evaluation.overall, result=evaluation.result or {}, coach=evaluation.coach or {},
+            overall=evaluation.overall,
+            result=evaluation.result or {},
+            coach=evaluation.coach or {},
             created_at=evaluation.created_at,
-        )  # fmt: skip
+        )
     return AttemptDetail(**summary.model_dump(), transcript=attempt.transcript or [], evaluation=evaluation_out)
 
 
@@ -87,10 +117,13 @@ def session_detail(db: Session, session: PracticeSession) -> SessionDetail:
         p = scenario.persona
         persona = BriefingPersona(name=p.name, job_title=p.job_title, company=p.company)
     briefing = Briefing(
-        goals=scenario.goals, participant_instructions=scenario.participant_instructions,
-        time_limit_minutes=scenario.time_limit_minutes, mode=scenario.mode, persona=persona,
+        goals=scenario.goals,
+        participant_instructions=scenario.participant_instructions,
+        time_limit_minutes=scenario.time_limit_minutes,
+        mode=scenario.mode,
+        persona=persona,
         documents=[DocumentOut.model_validate(d) for d in scenario.documents],
-    )  # fmt: skip
+    )
     evaluations = evaluations_for(db, session.attempts)
     attempts = [attempt_out(a, evaluations.get(a.id)) for a in session.attempts]
     return SessionDetail(**session_out(db, session).model_dump(), attempt_list=attempts, briefing=briefing)

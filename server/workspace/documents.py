@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader, apply_configuration, get_configuration
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,9 @@ def _extract_pdf(data: bytes) -> ExtractedDocument:
                     break
     except DocumentError:
         raise
+    except LimitReachedError as error:
+        limit = MAX_STREAM_BYTES // (1024 * 1024)
+        raise DocumentError(f"the PDF expands past the {limit} MB limit when decompressed (a PDF bomb?)") from error
     except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, OSError) as error:
         log.info("refused a PDF: %s", error)
         raise DocumentError(f"the PDF could not be read ({type(error).__name__}: {str(error)[:200]})") from error

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from server.store.tables import Attempt, PracticeSession, Persona, Scenario, ScenarioDocument, new_id
+from server.store.tables import Attempt, Persona, PracticeSession, Scenario, ScenarioDocument, new_id
 from server.workspace.files import attempt_files, document_files, remove_files, resolve_in
 from server.workspace.personality import validate_personality
 
@@ -86,11 +86,29 @@ def normalise_tags(tags: list[str]) -> list[str]:
 
 
 COPIED_FIELDS = (
-    "type", "status", "tuning", "persona_id", "personality", "goals", "opening_line", "persona_speaks_first",
-    "objections", "exit_conditions", "prompt_outline", "candidate_brief", "brief", "extra", "time_limit_minutes",
-    "mode", "evaluation_template", "evaluation_instructions", "participant_instructions", "sessions_per_week", "tags",
+    "type",
+    "status",
+    "tuning",
+    "persona_id",
+    "personality",
+    "goals",
+    "opening_line",
+    "persona_speaks_first",
+    "objections",
+    "exit_conditions",
+    "prompt_outline",
+    "candidate_brief",
+    "brief",
+    "extra",
+    "time_limit_minutes",
+    "mode",
+    "evaluation_template",
+    "evaluation_instructions",
+    "participant_instructions",
+    "sessions_per_week",
+    "tags",
     "hidden",
-)  # fmt: skip
+)
 
 
 def duplicate_scenario(db: Session, source: Scenario, actor_id: str, data_dir: Path) -> Scenario:
@@ -106,9 +124,13 @@ def duplicate_scenario(db: Session, source: Scenario, actor_id: str, data_dir: P
     db.flush()
     for document in source.documents:
         clone = ScenarioDocument(
-            id=new_id(), scenario_id=copy.id, name=document.name, content_type=document.content_type,
-            text=document.text, size=document.size,
-        )  # fmt: skip
+            id=new_id(),
+            scenario_id=copy.id,
+            name=document.name,
+            content_type=document.content_type,
+            text=document.text,
+            size=document.size,
+        )
         if document.path:
             original = resolve_in(data_dir, document.path)
             if original is not None and original.exists():
@@ -124,9 +146,10 @@ def duplicate_scenario(db: Session, source: Scenario, actor_id: str, data_dir: P
 def scenario_files(db: Session, scenario: Scenario) -> list[str]:
     """Every file that goes when the scenario goes: its documents and its sessions' attempt artifacts."""
     attempts = db.scalars(
-        select(Attempt).join(PracticeSession, Attempt.session_id == PracticeSession.id)
+        select(Attempt)
+        .join(PracticeSession, Attempt.session_id == PracticeSession.id)
         .where(PracticeSession.scenario_id == scenario.id)
-    )  # fmt: skip
+    )
     return document_files(scenario.documents) + [p for a in attempts for p in attempt_files(a)]
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from server.store.tables import Attempt, Contact, PracticeSession, Persona, Scenario, User
+from server.store.tables import Attempt, Contact, Persona, PracticeSession, Scenario, User
 
 SessionSort = Literal[
     "name", "attempts", "status", "deadline", "scenario_type", "persona", "created_by", "created_at", "owner"
@@ -138,7 +138,11 @@ def list_sessions(
     query = (
         _joined(
             select(
-                PracticeSession, cols["attempts"], cols["status"], cols["persona"], cols["creator_name"],
+                PracticeSession,
+                cols["attempts"],
+                cols["status"],
+                cols["persona"],
+                cols["creator_name"],
                 cols["owner_name"],
             ),
             cols,
@@ -147,9 +151,9 @@ def list_sessions(
         .order_by(ordered, tie)
         .offset(offset)
         .limit(limit)
-    )  # fmt: skip
+    )
     rows = [
         SessionRow(session, int(attempts), str(status), str(persona), str(creator), str(owner))
-        for session, attempts, status, persona, creator, owner in db.execute(query).unique().tuples()
+        for session, attempts, status, persona, creator, owner in db.execute(query).unique()
     ]
     return int(total), rows

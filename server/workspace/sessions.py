@@ -9,14 +9,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.store.tables import Attempt, Contact, PracticeSession, Persona, Scenario
+from server.store.tables import Attempt, Contact, Persona, PracticeSession, Scenario
 from server.workspace.files import attempt_files, document_files, remove_files
 
 SESSION_KINDS = ("practice", "assignment", "test")
 PERSONA_COPY_FIELDS = (
-    "name", "job_title", "company", "ecosystem", "vertical", "background", "motivations", "concerns", "levers",
-    "missteps", "voice", "linkedin_url",
-)  # fmt: skip
+    "name",
+    "job_title",
+    "company",
+    "ecosystem",
+    "vertical",
+    "background",
+    "motivations",
+    "concerns",
+    "levers",
+    "missteps",
+    "voice",
+    "linkedin_url",
+)
 
 
 def create_session(
@@ -31,9 +41,16 @@ def create_session(
     contact_id: str | None = None,
 ) -> PracticeSession:
     session = PracticeSession(
-        workspace_id=scenario.workspace_id, scenario_id=scenario.id, owner_id=owner_id, created_by=created_by,
-        name=name, deadline=deadline, kind=kind, contact_id=contact_id, active=True,
-    )  # fmt: skip
+        workspace_id=scenario.workspace_id,
+        scenario_id=scenario.id,
+        owner_id=owner_id,
+        created_by=created_by,
+        name=name,
+        deadline=deadline,
+        kind=kind,
+        contact_id=contact_id,
+        active=True,
+    )
     session.scenario = scenario
     db.add(session)
     db.flush()
@@ -43,8 +60,13 @@ def create_session(
 def grounded_persona(db: Session, persona: Persona, profile_text: str, workspace_id: str, actor_id: str) -> Persona:
     """A private copy of `persona` grounded in pasted profile text (the library persona stays as it is)."""
     copy = Persona(
-        workspace_id=workspace_id, slug=persona.slug, builtin=False, hidden=True, created_by=actor_id, profile_text=profile_text,
-    )  # fmt: skip
+        workspace_id=workspace_id,
+        slug=persona.slug,
+        builtin=False,
+        hidden=True,
+        created_by=actor_id,
+        profile_text=profile_text,
+    )
     for field in PERSONA_COPY_FIELDS:
         setattr(copy, field, getattr(persona, field))
     db.add(copy)
@@ -71,15 +93,24 @@ def inline_scenario(
         persona = grounded_persona(db, persona, profile_text.strip(), workspace_id, actor_id)
         db.flush()
     scenario = Scenario(
-        workspace_id=workspace_id, name=name, hidden=True, created_by=actor_id,
-        type=details.get("scenario_type", "sales"), tuning=details.get("tuning", ""),
-        goals=list(details.get("goals", [])), opening_line=details.get("opening_line", ""),
-        objections=list(details.get("objections", [])), exit_conditions=list(details.get("exit_conditions", [])),
-        time_limit_minutes=details.get("time_limit_minutes", 10), mode=details.get("mode", "voice"),
-        persona_id=persona.id if persona is not None else None, personality=dict(personality),
-        evaluation_template=evaluation.get("template", ""), evaluation_instructions=evaluation.get("instructions", ""),
+        workspace_id=workspace_id,
+        name=name,
+        hidden=True,
+        created_by=actor_id,
+        type=details.get("scenario_type", "sales"),
+        tuning=details.get("tuning", ""),
+        goals=list(details.get("goals", [])),
+        opening_line=details.get("opening_line", ""),
+        objections=list(details.get("objections", [])),
+        exit_conditions=list(details.get("exit_conditions", [])),
+        time_limit_minutes=details.get("time_limit_minutes", 10),
+        mode=details.get("mode", "voice"),
+        persona_id=persona.id if persona is not None else None,
+        personality=dict(personality),
+        evaluation_template=evaluation.get("template", ""),
+        evaluation_instructions=evaluation.get("instructions", ""),
         extra={"contact_id": contact.id} if contact is not None else {},
-    )  # fmt: skip
+    )
     db.add(scenario)
     db.flush()
     return scenario

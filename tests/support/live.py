@@ -15,11 +15,13 @@ from sqlalchemy import select
 from models.registry import Backends
 from server.app import create_app
 from server.live import CallManager
-from server.security import new_api_key
+from server.security import hash_password, new_api_key
 from server.settings import Settings, WebRTCSettings
 from server.store.db import Database
 from server.store.tables import ApiKey, Persona, PracticeSession, Scenario, User, Workspace
 from tests.support.processes import free_port
+
+PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -64,7 +66,8 @@ class LiveServer:
 
 
 def _user_with_key(db, workspace: Workspace, email: str, role: str) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
-    user = User(workspace_id=workspace.id, email=email, name=email.split("@", maxsplit=1)[0], role=role)
+    name = email.split("@", maxsplit=1)[0]
+    user = User(workspace_id=workspace.id, email=email, name=name, role=role, password_hash=hash_password(PASSWORD))
     db.add(user)
     db.flush()
     key, prefix, key_hash = new_api_key()

@@ -8,7 +8,7 @@ from collections import defaultdict, deque
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Admin, CurrentPrincipal, get_settings_dep
@@ -24,7 +24,8 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
 class LoginRequest(BaseModel):
-    email: EmailStr
+    # Not EmailStr: on-prem directories use internal domains (corp.local) that strict validators refuse.
+    email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=500)
     workspace: str | None = Field(default=None, max_length=64, description="workspace slug, if the email is in several")
 
@@ -60,10 +61,12 @@ def start_session(response: Response, request: Request, user: User) -> str:
 @router.post("/login", response_model=Me)
 def login(body: LoginRequest, request: Request, response: Response, db: DB) -> Me:
     client = request.client.host if request.client else "unknown"
-    key = f"{client}:{body.email.lower()}"
+    key = f"{client}:{body.email.strip().lower()}"
     if _rate_limited(key):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed sign-ins; wait a few minutes")
-    query = select(User, Workspace).join(Workspace).where(User.email == body.email.lower(), User.active.is_(True))
+    query = (
+        select(User, Workspace).join(Workspace).where(User.email == body.email.strip().lower(), User.active.is_(True))
+    )
     if body.workspace:
         query = query.where(Workspace.slug == body.workspace)
     rows = db.execute(query).all()

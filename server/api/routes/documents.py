@@ -13,8 +13,13 @@ from server.api.deps import DB, Member, Reader
 from server.api.schemas.scenarios import DocumentDetail, DocumentOut
 from server.store.tables import Scenario, ScenarioDocument, new_id
 from server.workspace.documents import (
-    MAX_DOCUMENT_BYTES, MAX_DOCUMENTS_PER_SCENARIO, DocumentError, content_type_of, extract, store_file,
-)  # fmt: skip
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENTS_PER_SCENARIO,
+    DocumentError,
+    content_type_of,
+    extract,
+    store_file,
+)
 from server.workspace.files import remove_files, resolve_in
 
 router = APIRouter(prefix="/api/v1/scenarios/{scenario_id}/documents", tags=["scenarios"])
@@ -53,9 +58,13 @@ def upload_document(
         code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE if error.unsupported_type else 422
         raise HTTPException(code, str(error)) from error
     document = ScenarioDocument(
-        id=new_id(), scenario_id=scenario.id, name=filename, content_type=extracted.content_type,
-        text=extracted.text, size=len(data),
-    )  # fmt: skip
+        id=new_id(),
+        scenario_id=scenario.id,
+        name=filename,
+        content_type=extracted.content_type,
+        text=extracted.text,
+        size=len(data),
+    )
     document.path = store_file(data_dir, scenario.workspace_id, scenario.id, document.id, extracted.extension, data)
     scenario.documents.append(document)
     db.flush()

@@ -20,6 +20,7 @@ from webrtc.peer import SignallingError, handle_control
 from webrtc.ws import CLOSE_POLICY, serve_websocket
 
 router = APIRouter(prefix="/api/v1/roleplays/session", tags=["live"])
+ice_router = APIRouter(prefix="/api/v1/roleplays", tags=["live"])
 PracticeMode = Literal["voice", "text", "hybrid"]
 
 
@@ -174,6 +175,24 @@ async def websocket_call(
         await websocket.close(4000 + error.status, str(error))
         return
     await websocket.accept()
+    await websocket.send_text(json.dumps({"type": "call", "attempt_id": call.attempt_id, "session_id": session_id}))
     await calls.start(call)
     reason = await serve_websocket(websocket, call.conversation)
     await calls.finish(call, "learner_ended" if reason == "ended" else reason)
+
+
+class IceServerOut(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceServersOut(BaseModel):
+    ice_servers: list[IceServerOut]
+
+
+@ice_router.get("/ice-servers", response_model=IceServersOut)
+def ice_servers(request: Request, principal: CurrentPrincipal) -> IceServersOut:
+    """The STUN/TURN servers browsers should use to reach this deployment."""
+    settings = request.app.state.settings
+    return IceServersOut(ice_servers=[IceServerOut(**s.model_dump()) for s in settings.webrtc.ice_servers])

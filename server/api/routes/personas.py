@@ -68,9 +68,12 @@ def list_personas(
 @router.post("", response_model=PersonaOut, status_code=201)
 def create_persona(body: PersonaCreate, principal: Member, db: DB) -> PersonaOut:
     persona = Persona(
-        workspace_id=principal.workspace_id, slug=slugify(body.name), builtin=False, created_by=principal.user_id,
+        workspace_id=principal.workspace_id,
+        slug=slugify(body.name),
+        builtin=False,
+        created_by=principal.user_id,
         **body.model_dump(),
-    )  # fmt: skip
+    )
     db.add(persona)
     db.flush()
     return PersonaOut.model_validate(persona)

@@ -15,9 +15,19 @@ from server.api.access import managed_scenario, visible_scenario
 from server.api.common import DataDir, Paging, forbidden, unprocessable, user_label
 from server.api.deps import DB, Member, Principal, Reader
 from server.api.schemas.scenarios import (
-    DocumentOut, InvalidScenario, MissingOut, ScenarioCreate, ScenarioOut, ScenarioPage, ScenarioUpdate, TagCount,
-    TagsIn, TagsOut, Validation, invalid_response,
-)  # fmt: skip
+    DocumentOut,
+    InvalidScenario,
+    MissingOut,
+    ScenarioCreate,
+    ScenarioOut,
+    ScenarioPage,
+    ScenarioUpdate,
+    TagCount,
+    TagsIn,
+    TagsOut,
+    Validation,
+    invalid_response,
+)
 from server.api.schemas.sessions import SessionOut
 from server.api.session_views import session_out
 from server.store.tables import Participant, Scenario, User
@@ -40,29 +50,47 @@ def scenario_outs(db: Session, scenarios: Sequence[Scenario]) -> list[ScenarioOu
             .where(Participant.scenario_id.in_(ids), Participant.removed_at.is_(None))
             .group_by(Participant.scenario_id)
         )
-        counts = {scenario_id: int(n) for scenario_id, n in counted.tuples()}
+        counts = {scenario_id: int(n) for scenario_id, n in counted}
         creators = {s.created_by for s in scenarios if s.created_by}
         if creators:
-            users = db.execute(select(User.id, User.name, User.email).where(User.id.in_(creators))).tuples()
+            users = db.execute(select(User.id, User.name, User.email).where(User.id.in_(creators))).all()
             names = {uid: user_label(name, email) for uid, name, email in users}
     result = []
     for s in scenarios:
         missing = missing_setup(s)
         result.append(
             ScenarioOut(
-                id=s.id, name=s.name, type=s.type, status=s.status, hidden=s.hidden, tuning=s.tuning,
-                persona_id=s.persona_id, persona_name=s.persona.name if s.persona else None,
-                personality=s.personality or {}, goals=s.goals, opening_line=s.opening_line,
-                persona_speaks_first=s.persona_speaks_first, objections=s.objections,
-                exit_conditions=s.exit_conditions, time_limit_minutes=s.time_limit_minutes, mode=s.mode,
-                evaluation_template=s.evaluation_template, evaluation_instructions=s.evaluation_instructions,
-                participant_instructions=s.participant_instructions, sessions_per_week=s.sessions_per_week,
-                tags=s.tags, documents=[DocumentOut.model_validate(d) for d in s.documents],
-                participant_count=counts.get(s.id, 0), created_by=s.created_by,
-                created_by_name=names.get(s.created_by or ""), created_at=s.created_at, updated_at=s.updated_at,
-                valid=not missing, missing=[MissingOut(field=m.field, message=m.message) for m in missing],
+                id=s.id,
+                name=s.name,
+                type=s.type,
+                status=s.status,
+                hidden=s.hidden,
+                tuning=s.tuning,
+                persona_id=s.persona_id,
+                persona_name=s.persona.name if s.persona else None,
+                personality=s.personality or {},
+                goals=s.goals,
+                opening_line=s.opening_line,
+                persona_speaks_first=s.persona_speaks_first,
+                objections=s.objections,
+                exit_conditions=s.exit_conditions,
+                time_limit_minutes=s.time_limit_minutes,
+                mode=s.mode,
+                evaluation_template=s.evaluation_template,
+                evaluation_instructions=s.evaluation_instructions,
+                participant_instructions=s.participant_instructions,
+                sessions_per_week=s.sessions_per_week,
+                tags=s.tags,
+                documents=[DocumentOut.model_validate(d) for d in s.documents],
+                participant_count=counts.get(s.id, 0),
+                created_by=s.created_by,
+                created_by_name=names.get(s.created_by or ""),
+                created_at=s.created_at,
+                updated_at=s.updated_at,
+                valid=not missing,
+                missing=[MissingOut(field=m.field, message=m.message) for m in missing],
             )
-        )  # fmt: skip
+        )
     return result
 
 
@@ -184,9 +212,13 @@ def test_session(scenario_id: str, principal: Member, db: DB) -> SessionOut | JS
     if missing:
         return invalid_response(TEST_SESSION_INVALID, missing)
     session = create_session(
-        db, scenario, owner_id=principal.user_id, created_by=principal.user_id, name=f"Test: {scenario.name}"[:200],
+        db,
+        scenario,
+        owner_id=principal.user_id,
+        created_by=principal.user_id,
+        name=f"Test: {scenario.name}"[:200],
         kind="test",
-    )  # fmt: skip
+    )
     return session_out(db, session)
 
 

@@ -13,8 +13,14 @@ from server.api.common import DataDir, Paging, forbidden, unprocessable
 from server.api.deps import DB, Member, Principal, Reader
 from server.api.schemas.scenarios import InvalidScenario, invalid_response
 from server.api.schemas.sessions import (
-    InlineConfig, SessionCreate, SessionDetail, SessionOut, SessionPage, SessionStatus, SessionUpdate,
-)  # fmt: skip
+    InlineConfig,
+    SessionCreate,
+    SessionDetail,
+    SessionOut,
+    SessionPage,
+    SessionStatus,
+    SessionUpdate,
+)
 from server.api.session_views import from_row, session_detail, session_out
 from server.store.tables import Persona, Scenario
 from server.workspace.audit import record
@@ -36,10 +42,16 @@ def persona_for(db: Session, principal: Principal, ref: str) -> Persona:
 def scenario_from_config(db: Session, principal: Principal, name: str, config: InlineConfig) -> Scenario:
     persona = persona_for(db, principal, config.persona.persona_id)
     return inline_scenario(
-        db, workspace_id=principal.workspace_id, actor_id=principal.user_id, name=name,
-        details=config.details.model_dump(), personality=config.personality,
-        evaluation=config.evaluation.model_dump(), persona=persona, profile_text=config.persona.profile_text,
-    )  # fmt: skip
+        db,
+        workspace_id=principal.workspace_id,
+        actor_id=principal.user_id,
+        name=name,
+        details=config.details.model_dump(),
+        personality=config.personality,
+        evaluation=config.evaluation.model_dump(),
+        persona=persona,
+        profile_text=config.persona.profile_text,
+    )
 
 
 @router.get("", response_model=SessionPage)
@@ -70,9 +82,16 @@ def list_practice_sessions(
         persona = resolve_persona(db, principal.workspace_id, persona_id)
         slug = persona.slug if persona else persona_id
     f = SessionFilter(
-        workspace_id=principal.workspace_id, owner_id=owner, q=q, status=status, scenario_type=scenario_type,
-        persona_slug=slug, scenario_id=scenario_id, contact_id=contact_id, kind=kind,
-    )  # fmt: skip
+        workspace_id=principal.workspace_id,
+        owner_id=owner,
+        q=q,
+        status=status,
+        scenario_type=scenario_type,
+        persona_slug=slug,
+        scenario_id=scenario_id,
+        contact_id=contact_id,
+        kind=kind,
+    )
     total, rows = list_sessions(db, f, sort=sort, order=order, offset=paging.offset, limit=paging.page_size)
     return SessionPage(items=[from_row(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
 
@@ -120,8 +139,14 @@ def update_practice_session(session_id: str, body: SessionUpdate, principal: Mem
 def delete_practice_session(session_id: str, principal: Member, db: DB, data: DataDir) -> Response:
     session = managed_session(db, session_id, principal)
     record(
-        db, principal.workspace_id, principal.user_id, "session.delete", session.id, name=session.name,
-        owner_id=session.owner_id, attempts=len(session.attempts),
-    )  # fmt: skip
+        db,
+        principal.workspace_id,
+        principal.user_id,
+        "session.delete",
+        session.id,
+        name=session.name,
+        owner_id=session.owner_id,
+        attempts=len(session.attempts),
+    )
     delete_session(db, session, data)
     return Response(status_code=204)

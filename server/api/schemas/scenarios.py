@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
-
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from server.api.common import Line, ListItem, Name, Text

@@ -9,8 +9,15 @@ from pydantic import BaseModel, Field, model_validator
 
 from server.api.common import Line, Name, Text, UtcDatetime
 from server.api.schemas.scenarios import (
-    TIME_HELP, DocumentOut, Items, PersonaRef, PersonalityIn, ScenarioType, Template, TimeLimit,
-)  # fmt: skip
+    TIME_HELP,
+    DocumentOut,
+    Items,
+    PersonalityIn,
+    PersonaRef,
+    ScenarioType,
+    Template,
+    TimeLimit,
+)
 from server.api.schemas.scenarios import Mode as ScenarioMode
 
 SessionStatus = Literal["to_do", "completed", "overdue"]
