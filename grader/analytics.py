@@ -48,7 +48,18 @@ def words(text: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """Sentences with their end punctuation, stripped; text without punctuation is one sentence."""
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, surrounding whitespace excluded."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        chunk = match.group()
+        if chunk.strip():
+            start = match.start() + len(chunk) - len(chunk.lstrip())
+            spans.append((start, match.end() - (len(chunk) - len(chunk.rstrip()))))
+    return spans
 
 
 def count_fillers(text: str) -> Counter[str]:

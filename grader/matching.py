@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from grader.analytics import classify_question, sentences
+from grader.analytics import classify_question, sentence_spans
 from grader.records import ChecklistHit, Speaker, TranscriptTurn
 from grader.rubric import Goal, Rubric
 
@@ -33,6 +33,8 @@ Matrix = npt.NDArray[np.float32]
 # 0.50-0.63 all stay above 0.90, so the choice is not knife-edge).
 DEFAULT_THRESHOLD = 0.53
 MIN_SENTENCE_WORDS = 2  # "Okay." or "Right." match everything a little and evidence nothing
+PAIR = 2  # sentences per unit at most
+MAX_UNIT_WORDS = 45  # a longer pair dilutes the embedding; its sentences are matched alone
 
 
 class Embedder(Protocol):
@@ -110,14 +112,21 @@ def speech_act(phrases: Sequence[str]) -> bool | None:
 
 
 def sentence_units(turns: Iterable[TranscriptTurn], speakers: Iterable[Speaker] = ("learner",)) -> list[Unit]:
+    """Each sentence of the turns, and each pair of adjacent sentences ("You mentioned X. How often...?"
+    is one move), as verbatim slices of the turn text."""
     wanted = set(speakers)
     units = []
     for turn in turns:
         if turn.speaker not in wanted:
             continue
-        for sentence in sentences(turn.text):
-            if len(sentence.split()) >= MIN_SENTENCE_WORDS:
-                units.append(Unit(turn.number, turn.speaker, sentence, classify_question(sentence) is not None))
+        spans = sentence_spans(turn.text)
+        for index, (start, _end) in enumerate(spans):
+            for last in range(index, min(index + PAIR, len(spans))):
+                text = turn.text[start : spans[last][1]]
+                if MIN_SENTENCE_WORDS <= len(text.split()) <= MAX_UNIT_WORDS or (
+                    last == index and len(text.split()) >= MIN_SENTENCE_WORDS
+                ):
+                    units.append(Unit(turn.number, turn.speaker, text, classify_question(text) is not None))
     return units
 
 

@@ -18,10 +18,11 @@ from server.live import CallManager
 from server.security import hash_password, new_api_key
 from server.settings import Settings, WebRTCSettings
 from server.store.db import Database
-from server.store.tables import ApiKey, Persona, PracticeSession, Scenario, User, Workspace
+from server.store.tables import ApiKey, Attempt, Persona, PracticeSession, Scenario, User, Workspace
 from tests.support.processes import free_port
 
 PASSWORD = "correct horse battery"
+FINAL = ("ended", "error", "evaluating", "completed")
 
 
 @dataclass
@@ -34,6 +35,17 @@ class LiveServer:
     learner_id: str
     learner_headers: dict[str, str]
     admin_headers: dict[str, str]
+
+    async def wait_attempt(self, attempt_id: str, states: tuple[str, ...] = FINAL, limit_s: float = 15) -> Attempt:
+        """The attempt once it reached one of `states` (the call's end is persisted asynchronously)."""
+        deadline = asyncio.get_running_loop().time() + limit_s
+        while True:
+            with self.db.session() as db:
+                attempt = db.get(Attempt, attempt_id)
+                if attempt is not None and (attempt.state in states or asyncio.get_running_loop().time() > deadline):
+                    db.expunge(attempt)
+                    return attempt
+            await asyncio.sleep(0.1)
 
     @property
     def backends(self) -> Backends:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
@@ -17,7 +17,7 @@ from server.api.deps import CurrentPrincipal, Principal, principal_from_connecti
 from server.live import CallManager, CallRefused, LiveCall
 from webrtc.events import client_message
 from webrtc.peer import SignallingError, handle_control
-from webrtc.ws import CLOSE_POLICY, serve_websocket
+from webrtc.ws import serve_websocket
 
 router = APIRouter(prefix="/api/v1/roleplays/session", tags=["live"])
 ice_router = APIRouter(prefix="/api/v1/roleplays", tags=["live"])
@@ -160,7 +160,7 @@ async def websocket_call(
     calls = get_calls(websocket)
     principal = await asyncio.to_thread(principal_from_connection, websocket)
     if principal is None:
-        await websocket.close(CLOSE_POLICY, "sign in or send an API key")
+        await _deny(websocket, 401, "sign in or send an API key (Authorization: Bearer ...)")
         return
     try:
         call = await calls.open(
@@ -172,7 +172,7 @@ async def websocket_call(
             mode=mode,
         )
     except CallRefused as error:
-        await websocket.close(4000 + error.status, str(error))
+        await _deny(websocket, error.status, str(error), error.retry_after)
         return
     await websocket.accept()
     await websocket.send_text(json.dumps({"type": "call", "attempt_id": call.attempt_id, "session_id": session_id}))
@@ -196,3 +196,9 @@ def ice_servers(request: Request, principal: CurrentPrincipal) -> IceServersOut:
     """The STUN/TURN servers browsers should use to reach this deployment."""
     settings = request.app.state.settings
     return IceServersOut(ice_servers=[IceServerOut(**s.model_dump()) for s in settings.webrtc.ice_servers])
+
+
+async def _deny(websocket: WebSocket, status_code: int, message: str, retry_after: int | None = None) -> None:
+    """Refuse the handshake with an HTTP status and a JSON reason (clients see why, not just a close)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    await websocket.send_denial_response(JSONResponse({"detail": message}, status_code=status_code, headers=headers))

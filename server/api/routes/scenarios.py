@@ -30,7 +30,7 @@ from server.api.schemas.scenarios import (
 )
 from server.api.schemas.sessions import SessionOut
 from server.api.session_views import session_out
-from server.store.tables import Participant, Scenario, User
+from server.store.tables import Participant, Persona, Scenario, User
 from server.workspace.audit import record
 from server.workspace.scenarios import delete_scenario, duplicate_scenario, missing_setup, resolve_persona
 from server.workspace.sessions import create_session
@@ -100,15 +100,18 @@ def scenario_out(db: Session, scenario: Scenario) -> ScenarioOut:
 
 def apply_fields(db: Session, scenario: Scenario, fields: dict[str, Any], principal: Principal) -> None:
     """Set the given fields; an unknown persona is a 422 before anything changes."""
-    if "persona_id" in fields and fields["persona_id"] is not None:
+    persona: Persona | None = None
+    if fields.get("persona_id") is not None:
         persona = resolve_persona(db, principal.workspace_id, fields["persona_id"])
         if persona is None:
             unprocessable(
                 f"unknown persona {fields['persona_id']!r}: use a persona id or one of emma, john, payal, kapil"
             )
-        fields["persona_id"] = persona.id
     for field, value in fields.items():
-        if value is not None or field == "persona_id":
+        if field == "persona_id":
+            scenario.persona = persona
+            scenario.persona_id = persona.id if persona else None
+        elif value is not None:
             setattr(scenario, field, value)
 
 

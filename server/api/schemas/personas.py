@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from server.api.common import Name, Url
+from server.api.common import Name, Url, UtcDatetime
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -67,7 +66,7 @@ class PersonaOut(BaseModel):
     profile_text: str
     linkedin_url: str
     created_by: str | None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class PersonalityOption(BaseModel):

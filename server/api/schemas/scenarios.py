@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from server.api.common import Line, ListItem, Name, Text
+from server.api.common import Line, ListItem, Name, Text, UtcDatetime
 from server.workspace.personality import validate_personality
 from server.workspace.scenarios import Missing, normalise_tags
 
@@ -79,7 +78,7 @@ class DocumentOut(BaseModel):
     name: str
     content_type: str
     size: int
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class DocumentDetail(DocumentOut):
@@ -117,8 +116,8 @@ class ScenarioOut(BaseModel):
     participant_count: int
     created_by: str | None
     created_by_name: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
     valid: bool
     missing: list[MissingOut]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -86,7 +85,7 @@ class SessionOut(BaseModel):
     active: bool
     status: SessionStatus
     attempts: int
-    deadline: datetime | None
+    deadline: UtcDatetime | None
     scenario_id: str
     scenario_name: str
     scenario_type: str
@@ -97,7 +96,7 @@ class SessionOut(BaseModel):
     owner_name: str
     created_by: str | None
     created_by_name: str
-    created_at: datetime
+    created_at: UtcDatetime
     time_limit_minutes: int
     mode: str
 
@@ -130,7 +129,7 @@ class EvaluationOut(BaseModel):
     overall: float | None
     result: dict[str, Any]
     coach: dict[str, Any]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AttemptOut(BaseModel):
@@ -139,14 +138,14 @@ class AttemptOut(BaseModel):
     number: int
     state: str
     mode: str
-    started_at: datetime | None
-    ended_at: datetime | None
+    started_at: UtcDatetime | None
+    ended_at: UtcDatetime | None
     end_reason: str | None
     error: str | None
     interactions: int
     overall: float | None
     has_recording: bool
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AttemptDetail(AttemptOut):
