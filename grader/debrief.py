@@ -23,7 +23,7 @@ Similarity = Callable[[str, str], float]
 MAX_FACTS = 6
 MAX_POINTS = 3
 MAX_LINES = 3
-GROUNDED = 0.3  # below this cosine similarity the wording is about something else
+GROUNDED = 0.45  # below this cosine similarity the wording is about something else
 LONG_MONOLOGUE_WORDS = 80
 
 
@@ -77,9 +77,9 @@ def build_facts(
     ranked = sorted(criteria, key=lambda r: -r.weight)
     for result in ranked:
         if result.normalised >= 0.5:
-            items = {h.turn: h.item for h in result.checklist if h.met and h.quote}
+            items = {(h.turn, h.quote): h.item for h in result.checklist if h.met and h.quote}
             for quote in result.evidence[:2]:
-                label = items.get(quote.turn) or "shown"
+                label = items.get((quote.turn, quote.text)) or "shown"
                 facts.strengths.append(Fact("", f"{result.title}: {label}", result.name, quote.turn, quote.text))
     for goal in goals:
         if goal.achieved and goal.evidence:
@@ -126,11 +126,13 @@ def _numbered(fact: Fact, prefix: str, index: int) -> Fact:
 
 
 def weak_lines(turns: Sequence[TranscriptTurn], analytics: ConversationAnalytics) -> list[WeakLine]:
-    """Learner lines worth rephrasing: closed questions, filler-heavy sentences, the longest monologue."""
+    """Learner lines worth rephrasing: filler-heavy sentences, the longest monologue, and closed questions
+    when the learner asked more closed than open ones (a closed question is often the right one)."""
     found: list[tuple[int, str, str]] = []
+    too_closed = analytics.closed_questions > analytics.open_questions
     for turn in (t for t in turns if t.speaker == "learner"):
         for sentence in sentences(turn.text):
-            if classify_question(sentence) == "closed" and len(words(sentence)) >= 4:
+            if too_closed and classify_question(sentence) == "closed" and len(words(sentence)) >= 4:
                 found.append((turn.number, sentence, "a closed question; an open one would invite more"))
             elif sum(count_fillers(sentence).values()) >= 2:
                 found.append((turn.number, sentence, "filler words weaken it"))
@@ -152,13 +154,14 @@ def weak_lines(turns: Sequence[TranscriptTurn], analytics: ConversationAnalytics
     return lines
 
 
-_LABEL = re.compile(r"\b(?:LEARNER|PERSONA)\s*:|\[\d+\]|\b[SGW]\d\b")
+_LABEL = re.compile(r"\b(?:LEARNER|PERSONA|A|Q)\s*:|\[\d+\]|\b[SGW]\d\b|\bturn \d", re.IGNORECASE)
 
 
 def fluent(text: str) -> bool:
-    """Reads as a sentence: enough words, mostly letters, no stuck repetition, no prompt labels."""
+    """Reads as a statement: enough words, mostly letters, no stuck repetition, no prompt labels, no
+    question (a small model tends to ask the learner questions instead of commenting)."""
     tokens = text.split()
-    if len(tokens) < 3 or _LABEL.search(text):
+    if len(tokens) < 3 or _LABEL.search(text) or "?" in text:
         return False
     letters = sum(c.isalpha() for c in text)
     if letters < 0.6 * sum(not c.isspace() for c in text):

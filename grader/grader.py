@@ -23,7 +23,7 @@ from grader import prompts
 from grader.analytics import ConversationAnalytics, compute_analytics
 from grader.debrief import assemble, build_facts
 from grader.errors import GraderError, TranscriptError
-from grader.evidence import EvidenceChecker, drop_flags
+from grader.evidence import EvidenceChecker, drop_flags, normalise
 from grader.guard import screen
 from grader.matching import DEFAULT_THRESHOLD, ChecklistMatcher, Embedder, Matches, default_embedder
 from grader.records import (
@@ -102,6 +102,7 @@ class _Context:
     meta: EvaluationMeta
 
     def checked(self, quotes: Sequence[Quote]) -> tuple[list[Quote], list[str]]:
+        quotes = [q for q in quotes if normalise(q.text)]  # an empty string is no quote, not a bad one
         kept, dropped = self.checker.filter(quotes)
         self.meta.quotes_proposed += len(quotes)
         self.meta.quotes_dropped += len(dropped)

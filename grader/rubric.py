@@ -51,15 +51,13 @@ class Signal:
         if value is None:
             return False, f"{self.metric}: not measurable"
         met = (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
-        bound = " and ".join(
-            part
-            for part in (
-                f">= {self.min:g}" if self.min is not None else "",
-                f"<= {self.max:g}" if self.max is not None else "",
-            )
-            if part
-        )
-        shown = f"{value:.0%}" if self.metric.endswith("ratio") else f"{value:g}"
+        show = (lambda v: f"{v:.0%}") if self.metric.endswith("ratio") else (lambda v: f"{v:g}")
+        bounds = [
+            f">= {show(self.min)}" if self.min is not None else "",
+            f"<= {show(self.max)}" if self.max is not None else "",
+        ]
+        bound = " and ".join(b for b in bounds if b)
+        shown = show(value)
         return met, f"{self.metric} = {shown} (target {bound})"
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from grader import prompts
 from grader.debrief import fluent
 from grader.errors import GraderError
-from grader.evidence import EvidenceChecker
+from grader.evidence import EvidenceChecker, normalise
 from grader.records import EvaluationMeta, Quote, TranscriptTurn
 from grader.rubric import Criterion
 from grader.schema import JSON, max_output_tokens, segment_notes_schema
@@ -65,7 +65,7 @@ class LongTranscriptReader:
         notes = []
         for name in names:
             entry = data[name]
-            if not entry["found"]:
+            if not entry["found"] or not normalise(entry["quote"]):
                 continue
             quote = Quote(entry["turn"], entry["quote"])
             self._meta.quotes_proposed += 1

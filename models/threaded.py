@@ -18,9 +18,12 @@ async def iterate_in_thread(
     produce: Callable[[], Iterator[T]],
     *,
     on_finished: Callable[[], None] | None = None,
+    ahead: int = 4,
 ) -> AsyncIterator[T]:
     """Yield what `produce()` yields, computed in `executor`.
 
+    The worker runs at most `ahead` items ahead of the consumer, so a consumer that stops reading
+    for a while (the engine giving the CPU to speech synthesis) really pauses the computation.
     Leaving the loop early (break, cancellation) sets a stop event the worker checks after each
     item, so the thread stops within one item. `on_finished` runs on the event loop once the
     worker has really returned, which is when shared native state may be reused.
@@ -28,6 +31,7 @@ async def iterate_in_thread(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     stop = threading.Event()
+    slots = threading.Semaphore(ahead)
 
     def work() -> None:
         try:
@@ -37,6 +41,9 @@ async def iterate_in_thread(
             try:
                 for item in iterator:
                     loop.call_soon_threadsafe(queue.put_nowait, item)
+                    while not slots.acquire(timeout=0.05):
+                        if stop.is_set():
+                            break
                     if stop.is_set():
                         break
             finally:
@@ -54,6 +61,7 @@ async def iterate_in_thread(
     try:
         while True:
             item = await queue.get()
+            slots.release()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):

@@ -17,10 +17,10 @@ class TurnTakingConfig:
     speech_threshold: float = 0.5  # VAD probability that counts as speech
     min_speech_s: float = 0.096  # speech needed before a learner turn starts (3 VAD frames)
     end_silence_s: float = 0.45  # silence that ends a learner turn
-    speculate_after_s: float = 0.16  # silence after which the reply is prepared speculatively
+    speculate_after_s: float = 0.1  # silence after which the reply is prepared speculatively
     preroll_s: float = 0.3  # audio kept before the detected speech start
     barge_in_min_s: float = 0.25  # learner speech over the persona that interrupts it
-    partial_interval_s: float = 1.5  # least time between partial transcripts, taken at phrase gaps (0: never)
+    partial_interval_s: float = 2.0  # least time between partial transcripts, taken at phrase gaps (0: never)
     max_segment_s: float = 20.0  # long monologues are transcribed in segments of at most this
     min_turn_words: int = 1  # a turn whose transcript has fewer words is dropped (coughs, noise)
 

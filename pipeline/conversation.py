@@ -55,6 +55,9 @@ class PersonaReply:
     exit_requested: bool = False
     finished: bool = False
     stage: str = "asr"
+    first_audio: asyncio.Event = field(default_factory=asyncio.Event)
+    chunks_queued: int = 0
+    learner_committed: bool = False
 
 
 class ConversationError(Exception):
@@ -326,6 +329,7 @@ class Conversation:
             self._commit_persona(reply, heard, interrupted=True, t=t)
 
     def _commit_learner(self, reply: PersonaReply, text: str) -> None:
+        reply.learner_committed = True
         turn = self.transcript.add("learner", text, reply.learner_start, reply.learner_end, source=reply.source)
         self.events.emit(Event("transcript", self.now(), turn.as_dict()))
 
@@ -351,9 +355,16 @@ class Conversation:
         except Exception as error:  # a backend failed: recover in character, or end with an error
             cause = error.exceptions[0] if isinstance(error, ExceptionGroup) else error
             log.warning("persona turn failed in %s: %s", reply.stage, cause)
-            self.events.emit(Event("error", self.now(), {"stage": reply.stage, "message": str(cause)}))
             if self._reply is reply:
                 self._reply = None
+            if not reply.confirmed.is_set():
+                # Only a speculation: the learner may not be done. The end of their turn starts a
+                # fresh reply, which will meet the failure again if it persists.
+                self.events.emit(Event("speculation_failed", self.now(), {"stage": reply.stage, "message": str(cause)}))
+                return
+            self.events.emit(Event("error", self.now(), {"stage": reply.stage, "message": str(cause)}))
+            if reply.learner_text and not reply.learner_committed:
+                self._commit_learner(reply, reply.learner_text)  # what the learner said is kept
             self._playout.clear()
             self._failures += 1
             if reply.kind != "reply" or self._failures >= self.config.max_consecutive_failures:
@@ -410,7 +421,8 @@ class Conversation:
     async def _learner_line_when_confirmed(self, reply: PersonaReply, text: str) -> None:
         await reply.confirmed.wait()
         self._segments.clear()
-        self._commit_learner(reply, text)
+        if not reply.learner_committed:
+            self._commit_learner(reply, text)
 
     def _messages(self, learner_text: str) -> list[ChatMessage]:
         messages = [ChatMessage("system", self.config.system_prompt)]
@@ -456,6 +468,10 @@ class Conversation:
                 for chunk in chunker.push(reply.raw[before:]):
                     sentences += 1
                     self._queue_chunk(reply, chunk, chunks)
+                if reply.chunks_queued and self.voice_out and not reply.first_audio.is_set():
+                    # Two cores: let speech synthesis of the first chunk have them. The model's thread
+                    # blocks a couple of tokens ahead until the first audio exists.
+                    await reply.first_audio.wait()
             if done or sentences >= self.config.max_reply_sentences:
                 break
         else:
@@ -469,6 +485,7 @@ class Conversation:
         text = clean_reply(chunk, self.config.exit_marker)
         if not is_speakable(text):
             return
+        reply.chunks_queued += 1
         if reply.metrics.first_chunk is None:
             reply.metrics.first_chunk = self.now()
             self.events.emit(
@@ -491,6 +508,7 @@ class Conversation:
             if self.config.naive:
                 pieces = _whole(pieces)
             async for audio in pieces:
+                reply.first_audio.set()
                 if m.tts_first_audio is None:
                     m.tts_first_audio = self.now()
                     self.events.emit(Event("tts_first_audio", m.tts_first_audio, {"turn": m.turn}))

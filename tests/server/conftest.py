@@ -25,7 +25,7 @@ from server.app import create_app
 from server.security import hash_password, new_api_key
 from server.settings import Settings
 from server.store.db import Database
-from server.store.tables import ApiKey, User, Workspace
+from server.store.tables import ApiKey, Base, User, Workspace
 from server.workspace.seed import seed_builtin_personas
 from tests.support.postgres import PostgresServer, postgres, template_database
 
@@ -59,8 +59,16 @@ def postgres_template(postgres: PostgresServer) -> str:
     return template_database(postgres, prepare_database)
 
 
+@pytest.fixture(scope="session")
+def postgres_scratch(postgres: PostgresServer, postgres_template: str) -> str:
+    """One migrated PostgreSQL database that function-scoped tests empty and reuse."""
+    return postgres.create_database(template=postgres_template)
+
+
 @contextmanager
-def fresh_database_url(kind: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+def fresh_database_url(kind: str, request: pytest.FixtureRequest, folder: Path, *, reuse: bool) -> Iterator[str]:
+    """A migrated database with no rows. SQLite: a copy of the template file. PostgreSQL: the shared scratch
+    database emptied (`reuse`), or a new copy of the template (for module-scoped apps)."""
     if kind == "sqlite":
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "sparring.db"
@@ -68,6 +76,11 @@ def fresh_database_url(kind: str, request: pytest.FixtureRequest, folder: Path) 
         yield f"sqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres")
+    if reuse:
+        name = request.getfixturevalue("postgres_scratch")
+        server.empty_tables(name, [t.name for t in reversed(Base.metadata.sorted_tables)])
+        yield server.url(name)
+        return
     name = server.create_database(template=request.getfixturevalue("postgres_template"))
     try:
         yield server.url(name)
@@ -77,8 +90,8 @@ def fresh_database_url(kind: str, request: pytest.FixtureRequest, folder: Path) 
 
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: SQLite, and PostgreSQL (marked `services`)."""
-    with fresh_database_url(request.param, request, tmp_path / "db") as url:
+    """A migrated database with no rows: SQLite, and PostgreSQL (marked `services`)."""
+    with fresh_database_url(request.param, request, tmp_path / "db", reuse=True) as url:
         yield url
 
 

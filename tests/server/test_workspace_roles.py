@@ -178,7 +178,7 @@ def shared_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """One app per database for the whole matrix (each case makes its own records)."""
     folder: Path = tmp_path_factory.mktemp("matrix")
     with (
-        fresh_database_url(request.param, request, folder / "db") as url,
+        fresh_database_url(request.param, request, folder / "db", reuse=False) as url,
         running_app(url, folder / "data", request.getfixturevalue("password_hash")) as h,
     ):
         yield build_world(h)

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +56,17 @@ class PostgresServer:
 
     def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
         name = name or f"t_{secrets.token_hex(6)}"
-        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""))
         return name
 
     def drop_database(self, name: str) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def empty_tables(self, name: str, tables: Sequence[str]) -> None:
+        """Delete every row of `tables` (children first): much faster than a new database per test."""
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={name}") as connection:
+            for table in tables:
+                connection.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
 
 
 @contextmanager
