@@ -39,7 +39,10 @@ _OPEN_WRAPPER = re.compile(
 )
 # "Who else is involved, and what would the approval look like?" ends by inviting description.
 _OPEN_TAIL = re.compile(r",\s*(?:and|or)\s+(?:what|how|why)\b")
-_LEADING_DISCOURSE = re.compile(r"^(?:(?:so|and|but|okay|ok|well|right|now|then|also|just|great|sure)\b[,\s]*)+")
+_LEADING_DISCOURSE = re.compile(
+    r"^(?:(?:so|and|but|okay|ok|well|right|now|then|also|just|great|sure|sorry|um+|uh+|erm|er|ah|i mean|you know)"
+    r"\b[,\s]*)+"
+)
 
 
 def words(text: str) -> list[str]:

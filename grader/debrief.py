@@ -157,11 +157,11 @@ def weak_lines(turns: Sequence[TranscriptTurn], analytics: ConversationAnalytics
 _LABEL = re.compile(r"\b(?:LEARNER|PERSONA|A|Q)\s*:|\[\d+\]|\b[SGW]\d\b|\bturn \d", re.IGNORECASE)
 
 
-def fluent(text: str) -> bool:
-    """Reads as a statement: enough words, mostly letters, no stuck repetition, no prompt labels, no
-    question (a small model tends to ask the learner questions instead of commenting)."""
+def fluent(text: str, *, question_ok: bool = False) -> bool:
+    """Reads as a sentence: enough words, mostly letters, no stuck repetition, no prompt labels, and no
+    question unless one is wanted (a small model asks the learner questions instead of commenting)."""
     tokens = text.split()
-    if len(tokens) < 3 or _LABEL.search(text) or "?" in text:
+    if len(tokens) < 3 or _LABEL.search(text) or ("?" in text and not question_ok):
         return False
     letters = sum(c.isalpha() for c in text)
     if letters < 0.6 * sum(not c.isspace() for c in text):
@@ -177,9 +177,11 @@ def assemble(
     data = data or {}
     used = fallbacks = 0
 
-    def worded(text: str, reference: str) -> bool:
+    def worded(text: str, reference: str, *, rephrasing: bool = False) -> bool:
+        """Fluent and about its fact; a rephrasing may be a question but must not be a copy."""
         nonlocal used, fallbacks
-        ok = fluent(text) and similarity(text, reference) >= GROUNDED
+        copy = rephrasing and normalise(text) == normalise(reference)
+        ok = not copy and fluent(text, question_ok=rephrasing) and similarity(text, reference) >= GROUNDED
         used, fallbacks = used + ok, fallbacks + (not ok)
         return ok
 
@@ -217,9 +219,7 @@ def assemble(
     suggestions: list[Suggestion] = []
     for line in facts.lines:
         text = better.get(line.id)
-        rewrite = None
-        if text is not None and normalise(text) != normalise(line.original) and worded(text, line.original):
-            rewrite = text
+        rewrite = text if text is not None and worded(text, line.original, rephrasing=True) else None
         suggestions.append(Suggestion(f"Turn {line.turn}: {line.reason}.", line.turn, line.original, rewrite))
     for gap in facts.gaps:
         if gap.example and len(suggestions) < MAX_LINES + MAX_POINTS:

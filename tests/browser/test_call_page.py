@@ -36,7 +36,7 @@ async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_pa
     async with chromium(fake_audio=wav) as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
         page.on("request", lambda request: requests.append(request.url))
-        await sign_in(page, live_server, "lee@acme.test", f"/call/{session_id}")
+        await sign_in(page, live_server, "lee@acme.com", f"/call/{session_id}")
         await page.screenshot(path=screenshot_path("call-briefing"))
         call_url = f"{live_server.base_url}/call/{session_id}?raw_audio=1"
         await page.goto(call_url)
@@ -73,7 +73,7 @@ async def test_blocked_microphone_shows_a_clear_message(live_server: LiveServer)
     async with chromium() as browser:
         context = await browser.new_context()
         page = await context.new_page()
-        await sign_in(page, live_server, "lee@acme.test", f"/call/{session_id}")
+        await sign_in(page, live_server, "lee@acme.com", f"/call/{session_id}")
         # Deny the microphone the way a user would: the permission prompt answered "Block".
         await page.add_init_script(
             "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'))"

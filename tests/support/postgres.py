@@ -83,14 +83,18 @@ def running_postgres() -> Iterator[PostgresServer]:
     )
     try:
         subprocess.run(
-            _as_server_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                             "--no-sync"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
+            _as_server_user(
+                [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
+        )
         subprocess.run(
             _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         yield PostgresServer(port=port, root=root)
     except subprocess.CalledProcessError as error:
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -99,8 +103,10 @@ def running_postgres() -> Iterator[PostgresServer]:
         if (data / "postmaster.pid").exists():
             subprocess.run(
                 _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-                capture_output=True, timeout=60,
-            )  # fmt: skip
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
