@@ -14,37 +14,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.clients import webrtc_call, websocket_call
 from benchmarks.common import machine, summary, table, write_json
 from benchmarks.learner import Line, ScriptedLearner
+from benchmarks.local_server import LocalServer, local_server
 from models.base import Audio
 from models.registry import Backends, load_backends
 from pipeline.config import ConversationConfig, TurnTakingConfig
 from pipeline.conversation import Conversation
+from pipeline.events import EventLog
 from pipeline.persona_guard import violations
-from pipeline.persona_prompt import PersonaSpec, ScenarioSpec, build_persona_prompt, default_examples
+from server.store.tables import Attempt, Persona, Scenario
+from server.workspace.seed import PERSONA_FIELDS, builtin_personas
+from server.workspace.setup import conversation_config
 
-EMMA = PersonaSpec(
-    name="Emma Clarke",
-    job_title="Procurement Director",
-    company="Northwind Foods",
-    background="You run purchasing for twelve food plants and have used the same packaging supplier for six years.",
-    motivations="lower cost per unit and fewer late deliveries",
-    concerns="the risk and effort of switching suppliers",
-    levers="asks good questions about your plants and talks numbers",
-    missteps="pushes a product before understanding your needs",
-    personality=("You are skeptical and direct.",),
-)
-SCENARIO = ScenarioSpec(
-    learner_role="a salesperson from Greenpack, a packaging supplier",
-    situation="The salesperson wants to win your packaging business.",
-    objections=("switching is risky", "your current supplier is cheaper"),
-)
 SCRIPT = [
     Line("Hi Emma, thanks for taking my call. I work for Greenpack."),
     Line("What does your current packaging process look like?"),
@@ -68,19 +58,35 @@ QUALITY_PROMPTS = [
 ]
 
 
+OPENING = "Emma Clarke speaking. Who is this?"
+SCENARIO_FIELDS: dict[str, Any] = {
+    "tuning": "You are talking to a salesperson from Greenpack, a packaging supplier, who wants your business.",
+    "objections": ["switching suppliers is risky", "your current supplier is cheaper"],
+    "personality": {"trait": "skeptical", "communication_style": "direct"},
+}
+
+
+def emma_scenario() -> tuple[Scenario, Persona]:
+    """The benchmark scenario, as the server would store it, with the built-in persona Emma."""
+    data = next(p for p in builtin_personas() if p["slug"] == "emma")
+    persona = Persona(slug="emma", builtin=True, **{k: " ".join(str(data[k]).split()) for k in PERSONA_FIELDS})
+    scenario = Scenario(name="Discovery call", type="sales", opening_line=OPENING, time_limit_minutes=15,
+                        persona_speaks_first=True, mode="voice", goals=[], exit_conditions=[], prompt_outline=[],
+                        brief={}, **SCENARIO_FIELDS)  # fmt: skip
+    scenario.documents = []
+    return scenario, persona
+
+
 def persona_config(conversation_id: str, *, naive: bool = False, mode: str = "voice") -> ConversationConfig:
-    turn_taking = TurnTakingConfig()
+    """The server's own configuration for the benchmark scenario (same prompt on every transport)."""
+    scenario, persona = emma_scenario()
+    config = conversation_config(scenario, persona, conversation_id=conversation_id, mode=mode)  # type: ignore[arg-type]
     if naive:
-        turn_taking = replace(turn_taking, speculate_after_s=turn_taking.end_silence_s, partial_interval_s=0.0)
-    return ConversationConfig(
-        system_prompt=build_persona_prompt(EMMA, SCENARIO),
-        example_exchanges=default_examples(EMMA),
-        opening_line="Emma Clarke speaking. Who is this?",
-        turn_taking=turn_taking,
-        naive=naive,
-        mode=mode,  # type: ignore[arg-type]
-        conversation_id=conversation_id,
-    )
+        turn_taking = replace(
+            config.turn_taking, speculate_after_s=config.turn_taking.end_silence_s, partial_interval_s=0.0
+        )
+        config = replace(config, naive=True, turn_taking=turn_taking)
+    return config
 
 
 Connector = Callable[[ConversationConfig, ScriptedLearner], Awaitable[Any]]
@@ -103,6 +109,31 @@ async def run_inproc(backends: Backends, config: ConversationConfig) -> tuple[Co
     listener.cancel()
     await asyncio.gather(listener, return_exceptions=True)
     return conversation, report
+
+
+async def run_transport(server: LocalServer, transport: str) -> tuple[Any, Any]:
+    """One scripted conversation through the real server over WebRTC or the WebSocket."""
+    session_id = server.new_session(opening_line=OPENING, time_limit_minutes=15, **SCENARIO_FIELDS)
+    call = webrtc_call if transport == "webrtc" else websocket_call
+    result = await call(server.base_url, session_id, SCRIPT, headers=server.learner_headers)
+    attempt_id = result.attempt_id
+    assert attempt_id is not None
+    for _ in range(100):
+        with server.db.session() as db:
+            attempt = db.get(Attempt, attempt_id)
+            if attempt is not None and attempt.state not in ("connecting", "in_session", "paused"):
+                return _StoredCall(attempt.metrics), result.report
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"attempt {attempt_id} did not end")
+
+
+class _StoredCall:
+    """What `collect` needs of a conversation, rebuilt from the attempt the server stored."""
+
+    def __init__(self, metrics: list[dict[str, Any]]) -> None:
+        self.stored_metrics = metrics
+        self.underruns = 0
+        self.events = EventLog()
 
 
 async def persona_quality(backends: Backends, turns: int) -> dict[str, Any]:
@@ -137,12 +168,12 @@ def collect(results: list[tuple[Conversation, Any]]) -> dict[str, Any]:
     barge_in: list[float] = []
     turns: list[dict[str, Any]] = []
     for conversation, report in results:
-        for m in conversation.metrics:
-            s = m.summary()
+        summaries = getattr(conversation, "stored_metrics", None) or [m.summary() for m in conversation.metrics]
+        for s in summaries:
             turns.append(s)
             for stage in STAGES:
                 if s.get(stage) is not None:
-                    stages[stage].append(float(s[stage]))  # type: ignore[arg-type]
+                    stages[stage].append(float(s[stage]))
         for turn in report.turns:
             if turn.voice_to_voice_s is not None:
                 client_v2v.append(turn.voice_to_voice_s)
@@ -204,7 +235,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
     backends = await load_backends(settings.models, ("vad", "asr", "persona_llm", "tts"))
     started = time.time()
-    streaming = [await run_inproc(backends, persona_config(f"s{i}")) for i in range(args.repeats)]
+    if args.transport == "inproc":
+        streaming = [await run_inproc(backends, persona_config(f"s{i}")) for i in range(args.repeats)]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with local_server(backends, Path(tmp)) as server:
+                streaming = [await run_transport(server, args.transport) for _ in range(args.repeats)]
     naive = [await run_inproc(backends, persona_config(f"n{i}", naive=True)) for i in range(args.naive_repeats)]
     quality = await persona_quality(backends, args.quality_turns)
     await backends.aclose()
@@ -238,7 +274,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-repeats", type=int, default=2)
     parser.add_argument("--quality-turns", type=int, default=50)
-    parser.add_argument("--transport", choices=["inproc"], default="inproc")
+    parser.add_argument("--transport", choices=["inproc", "ws", "webrtc"], default="inproc")
     args = parser.parse_args()
     if args.profile:
         os.environ["SPARRING_PROFILE"] = args.profile

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import unquote, unquote_plus
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
@@ -58,6 +59,16 @@ def data_dir(settings: AppSettings) -> Path:
 
 
 DataDir = Annotated[Path, Depends(data_dir)]
+
+
+async def reject_nul(request: Request) -> None:
+    """NUL characters are refused everywhere (PostgreSQL cannot store them): in the path, the query and JSON."""
+    if "\x00" in unquote(request.url.path) or "\x00" in unquote_plus(request.url.query):
+        unprocessable("NUL characters are not allowed in the URL")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        if b"\x00" in body or b"\\u0000" in body.lower():
+            unprocessable("NUL characters are not allowed in the request body")
 
 
 def not_found(what: str) -> NoReturn:

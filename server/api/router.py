@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from server.api.common import reject_nul
 from server.api.routes import (
     attempts,
     contacts,
@@ -19,7 +20,7 @@ from server.api.routes import (
     workspace,
 )
 
-workspace_router = APIRouter()
+workspace_router = APIRouter(dependencies=[Depends(reject_nul)])
 for module in (
     personas,
     personalities,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,6 +30,7 @@ from tests.support.postgres import PostgresServer, postgres, template_database
 
 __all__ = ["postgres"]
 PASSWORD = "correct horse battery staple"
+Response = Any  # the TestClient's response: httpx2's where installed, else httpx's
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
 
 
@@ -106,23 +106,23 @@ class Actor:
     email: str
     headers: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         return self.client.request(method, path, headers=headers, **kwargs)
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+    def post(self, path: str, **kwargs: Any) -> Response:
         return self.request("POST", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+    def patch(self, path: str, **kwargs: Any) -> Response:
         return self.request("PATCH", path, **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+    def put(self, path: str, **kwargs: Any) -> Response:
         return self.request("PUT", path, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+    def delete(self, path: str, **kwargs: Any) -> Response:
         return self.request("DELETE", path, **kwargs)
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:

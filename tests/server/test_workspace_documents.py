@@ -13,7 +13,7 @@ from tests.server.conftest import World, make_pdf, scenario_body
 
 @pytest.fixture
 def scenario(world: World) -> dict[str, Any]:
-    return world.author.ok("POST", "/api/v1/scenarios", json=scenario_body())  # type: ignore[no-any-return]
+    return world.author.ok("POST", "/api/v1/scenarios", json=scenario_body())
 
 
 def upload(world: World, scenario: dict[str, Any], name: str, data: bytes, content_type: str) -> Any:

@@ -80,9 +80,11 @@ def test_contacts_crud_and_csv_import(world: World) -> None:
         == 422
     )
     mine = world.member.ok("GET", "/api/v1/contacts?q=ross")
-    assert [c["name"] for c in mine] == ["Dana Ross"]
-    assert len(world.member.ok("GET", "/api/v1/contacts")) == 4 and world.author.ok("GET", "/api/v1/contacts") == []
-    assert len(world.admin.ok("GET", "/api/v1/contacts?owner_id=all")) == 4
+    assert [c["name"] for c in mine["items"]] == ["Dana Ross"] and mine["total"] == 1
+    page = world.member.ok("GET", "/api/v1/contacts?page=2&page_size=3")
+    assert page["total"] == 4 and [c["name"] for c in page["items"]] == ["Sam Lee"]
+    assert world.author.ok("GET", "/api/v1/contacts")["total"] == 0
+    assert world.admin.ok("GET", "/api/v1/contacts?owner_id=all")["total"] == 4
     world.member.ok("DELETE", f"/api/v1/contacts/{dana['id']}")
     assert world.member.get(f"/api/v1/contacts/{dana['id']}").status_code == 404
 

@@ -22,7 +22,10 @@ from server.store.tables import Attempt
 from tests.server.conftest import DATABASES, Actor, World, build_world, fresh_database_url, running_app, scenario_body
 
 A, M, R = "admin", "member", "read_only"
-ALL, WRITERS, ADMIN, NOBODY = {A, M, R}, {A, M}, {A}, set()
+ALL: set[str] = {A, M, R}
+WRITERS: set[str] = {A, M}
+ADMIN: set[str] = {A}
+NOBODY: set[str] = set()
 MODULES = (
     "personas", "personalities", "scenarios", "documents", "participants", "sessions", "attempts", "contacts",
     "problems", "report", "users", "workspace",
@@ -206,12 +209,12 @@ def _generic(path: str) -> str:
 
 
 def test_every_workspace_route_is_in_the_matrix(shared_world: World) -> None:
-    declared = set()
+    declared: set[tuple[str, str]] = set()
     for name in MODULES:
         module = importlib.import_module(f"server.api.routes.{name}")
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
-            declared |= {(method, route.path) for method in route.methods - {"HEAD"}}
+            declared |= {(method, route.path) for method in (route.methods or set()) - {"HEAD"}}
     mounted = shared_world.h.app.openapi()["paths"]
     assert {(m, p) for m, p in declared if m.lower() not in mounted.get(p, {})} == set(), "routes not mounted"
     table = {(a.method, a.path) for a in ACTIONS}
@@ -230,7 +233,7 @@ def test_lists_show_nothing_from_another_workspace(shared_world: World) -> None:
     assert all(p["builtin"] for p in outsider.ok("GET", "/api/v1/personas"))
     assert outsider.ok("GET", "/api/v1/scenarios")["total"] == 0
     assert outsider.ok("GET", "/api/v1/sessions?owner_id=all")["total"] == 0
-    assert outsider.ok("GET", "/api/v1/contacts?owner_id=all") == []
+    assert outsider.ok("GET", "/api/v1/contacts?owner_id=all")["total"] == 0
     assert outsider.ok("GET", "/api/v1/tags") == []
     assert {u["email"] for u in outsider.ok("GET", "/api/v1/users")} == {"olga@globex.com"}
     assert outsider.ok("GET", "/api/v1/audit")["total"] == 0
@@ -238,3 +241,15 @@ def test_lists_show_nothing_from_another_workspace(shared_world: World) -> None:
     # and the same lists in acme do show them
     assert w.admin.ok("GET", "/api/v1/sessions?owner_id=all")["total"] >= 1
     assert w.admin.ok("GET", "/api/v1/audit")["total"] >= 1
+
+
+def test_ids_in_bodies_and_queries_from_another_workspace(shared_world: World) -> None:
+    w = shared_world
+    theirs = w.outsider.ok("POST", "/api/v1/scenarios", json=scenario_body())
+    mine = Resources(w)("scenario")
+    assert w.member.post("/api/v1/sessions", json={"name": "X", "scenario_id": theirs["id"]}).status_code == 404
+    assert w.admin.get(f"/api/v1/report?scenario_id={theirs['id']}").status_code == 404
+    invite = w.admin.post(f"/api/v1/scenarios/{mine}/participants", json={"user_ids": [w.outsider.user_id]})
+    assert invite.status_code == 422 and w.outsider.user_id in invite.json()["detail"]
+    assert w.admin.ok("GET", f"/api/v1/sessions?owner_id={w.outsider.user_id}")["total"] == 0
+    assert w.outsider.ok("GET", f"/api/v1/sessions?owner_id=all&scenario_id={mine}")["total"] == 0

@@ -11,7 +11,7 @@ from tests.server.conftest import World, scenario_body
 
 
 def create(world: World, **overrides: Any) -> dict[str, Any]:
-    return world.author.ok("POST", "/api/v1/scenarios", json=scenario_body(**overrides))  # type: ignore[no-any-return]
+    return world.author.ok("POST", "/api/v1/scenarios", json=scenario_body(**overrides))
 
 
 def messages(response: Any) -> str:
@@ -198,3 +198,10 @@ def test_cookie_sign_in_needs_the_csrf_header_for_writes(world: World) -> None:
     assert browser.post("/api/v1/scenarios", json=scenario_body()).status_code == 403
     browser.headers["X-CSRF-Token"] = token + "x"
     assert browser.post("/api/v1/scenarios", json=scenario_body()).status_code == 403
+
+
+def test_nul_characters_are_refused_not_a_server_error(world: World) -> None:
+    assert world.author.post("/api/v1/scenarios", json=scenario_body(name="a\x00b")).status_code == 422
+    assert world.author.get("/api/v1/scenarios?q=%00").status_code == 422
+    assert world.author.get("/api/v1/scenarios/%00abc").status_code == 422
+    assert world.author.ok("GET", "/api/v1/scenarios")["total"] == 0

@@ -28,7 +28,7 @@ def scenario(actor: Actor, **overrides: Any) -> str:
 
 
 def session(actor: Actor, scenario_id: str, name: str = "Practice", **extra: Any) -> dict[str, Any]:
-    return actor.ok("POST", "/api/v1/sessions", json={"name": name, "scenario_id": scenario_id, **extra})  # type: ignore[no-any-return]
+    return actor.ok("POST", "/api/v1/sessions", json={"name": name, "scenario_id": scenario_id, **extra})
 
 
 def artifacts(world: World, attempt_id: str) -> list[Path]:

@@ -52,7 +52,7 @@ class PostgresServer:
 
     def _admin(self, sql: str) -> None:
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(sql)  # type: ignore[arg-type]
+            c.execute(sql)
 
     def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
         name = name or f"t_{secrets.token_hex(6)}"
@@ -66,7 +66,7 @@ class PostgresServer:
         """Delete every row of `tables` (children first): much faster than a new database per test."""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={name}") as connection:
             for table in tables:
-                connection.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
+                connection.execute(f'DELETE FROM "{table}"')
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from server.api.schemas.contacts import (
     ContactCreate,
     ContactImport,
     ContactOut,
+    ContactPage,
     ContactRoleplay,
     ContactRoleplayCreate,
     ContactUpdate,
@@ -57,14 +58,14 @@ def visible_contact(db: Session, contact_id: str, principal: Principal) -> Conta
     return contact
 
 
-@router.get("", response_model=list[ContactOut])
+@router.get("", response_model=ContactPage)
 def list_contacts(
     principal: Reader,
     db: DB,
     paging: Paging,
     q: Annotated[str | None, Query(max_length=200, description="search name, title and company")] = None,
     owner_id: Annotated[str | None, Query(max_length=32, description="admins: someone's user id, or 'all'")] = None,
-) -> list[ContactOut]:
+) -> ContactPage:
     query = select(Contact).where(Contact.workspace_id == principal.workspace_id)
     if owner_id not in (None, principal.user_id) and principal.role != "admin":
         forbidden("only admins can list other people's contacts")
@@ -77,10 +78,10 @@ def list_contacts(
             | Contact.title.ilike(pattern, escape="\\")
             | Contact.company.ilike(pattern, escape="\\")
         )
-    rows = db.scalars(
-        query.order_by(func.lower(Contact.name), Contact.id).offset(paging.offset).limit(paging.page_size)
-    )
-    return [contact_out(db, c) for c in rows]
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(func.lower(Contact.name), Contact.id).offset(paging.offset).limit(paging.page_size)
+    items = [contact_out(db, c) for c in db.scalars(ordered)]
+    return ContactPage(items=items, total=int(total), page=paging.page, page_size=paging.page_size)
 
 
 @router.post("", response_model=ContactOut, status_code=201)

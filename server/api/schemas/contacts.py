@@ -40,6 +40,13 @@ class ContactOut(BaseModel):
     created_at: UtcDatetime
 
 
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    total: int
+    page: int
+    page_size: int
+
+
 class RowError(BaseModel):
     row: int = Field(description="line number in the file (the header is line 1)")
     error: str
