@@ -137,6 +137,19 @@ async def complete(
     return "".join(parts)
 
 
+# ---------------------------------------------------------------- end of turn
+
+
+@runtime_checkable
+class TurnModel(Protocol):
+    """Judges from the audio whether the learner has finished speaking (vs pausing mid-thought)."""
+
+    threshold: float
+    info: BackendInfo
+
+    async def completion_probability(self, audio: Audio) -> float: ...
+
+
 # ---------------------------------------------------------------- TTS
 
 

@@ -52,6 +52,14 @@ class TTSConfig(_Config):
     use_cuda: bool = False
 
 
+class TurnConfig(_Config):
+    """The learned end-of-turn model; `none` ends turns on silence alone."""
+
+    backend: Literal["none", "smart-turn"] = "none"
+    model: str = "pkg:pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+
+
 class ModelsConfig(_Config):
     """Everything the registry needs to build the backends of one process."""
 
@@ -61,3 +69,4 @@ class ModelsConfig(_Config):
     persona_llm: LLMConfig = LLMConfig()
     grader_llm: LLMConfig = LLMConfig()
     tts: TTSConfig = TTSConfig()
+    turn: TurnConfig = TurnConfig()

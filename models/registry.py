@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.base import ASR, LLM, TTS, VAD, BackendInfo
-from models.config import ASRConfig, LLMConfig, ModelsConfig, TTSConfig, VADConfig
+from models.base import ASR, LLM, TTS, VAD, BackendInfo, TurnModel
+from models.config import ASRConfig, LLMConfig, ModelsConfig, TTSConfig, TurnConfig, VADConfig
 from models.errors import BackendConfigError
 
 log = logging.getLogger(__name__)
 
-ROLES = ("vad", "asr", "persona_llm", "grader_llm", "tts")
+ROLES = ("vad", "asr", "persona_llm", "grader_llm", "tts", "turn")
 
 
 def thread_budget(config: ModelsConfig) -> int:
@@ -63,6 +63,16 @@ def build_tts(config: TTSConfig, threads: int) -> TTS:
     raise BackendConfigError(f"unknown TTS backend {config.backend!r}; known: piper, piper-process")
 
 
+def build_turn(config: TurnConfig) -> TurnModel | None:
+    if config.backend == "none":
+        return None
+    if config.backend == "smart-turn":
+        from models.smart_turn import SmartTurn
+
+        return SmartTurn(config)
+    raise BackendConfigError(f"unknown turn backend {config.backend!r}; known: none, smart-turn")
+
+
 @dataclass
 class Backends:
     """The loaded backends of one process, shared by all its sessions."""
@@ -72,6 +82,7 @@ class Backends:
     persona_llm: LLM | None = None
     grader_llm: LLM | None = None
     tts: TTS | None = None
+    turn: TurnModel | None = None
     load_seconds: dict[str, float] = field(default_factory=dict)
 
     def infos(self) -> dict[str, BackendInfo]:
@@ -99,6 +110,7 @@ async def load_backends(config: ModelsConfig, roles: tuple[str, ...] = ROLES) ->
         "persona_llm": lambda: build_llm(config.persona_llm, threads, "persona_llm"),
         "grader_llm": lambda: build_llm(config.grader_llm, threads, "grader_llm"),
         "tts": lambda: build_tts(config.tts, threads),
+        "turn": lambda: build_turn(config.turn),
     }
     backends = Backends()
     loop = asyncio.get_running_loop()
@@ -110,6 +122,8 @@ async def load_backends(config: ModelsConfig, roles: tuple[str, ...] = ROLES) ->
             continue
         started = time.perf_counter()
         backend = await loop.run_in_executor(None, builders[role])
+        if backend is None:
+            continue
         start = getattr(backend, "start", None)
         if start is not None:
             await start()

@@ -22,7 +22,11 @@ class TurnTakingConfig:
     barge_in_min_s: float = 0.25  # learner speech over the persona that interrupts it
     partial_interval_s: float = 2.0  # least time between partial transcripts, taken at phrase gaps (0: never)
     max_segment_s: float = 20.0  # long monologues are transcribed in segments of at most this
-    min_turn_words: int = 1  # a turn whose transcript has fewer words is dropped (coughs, noise)
+    min_turn_words: int = 1
+    # With a learned end-of-turn model: ask it after this much silence, and end the turn when it
+    # judges the learner done; otherwise wait up to `model_max_silence_s` before ending anyway.
+    model_check_s: float = 0.2
+    model_max_silence_s: float = 1.0  # a turn whose transcript has fewer words is dropped (coughs, noise)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from models.base import ASR, LLM, TTS, VAD, Audio, ChatMessage
+from models.base import ASR, LLM, TTS, VAD, Audio, ChatMessage, TurnModel
 from pipeline.chunker import Chunker
 from pipeline.config import ConversationConfig
 from pipeline.events import Event, EventLog, TurnMetrics
@@ -75,6 +75,7 @@ class Conversation:
         tts: TTS | None = None,
         event_log: EventLog | None = None,
         recording_path: Path | None = None,
+        turn_model: TurnModel | None = None,
     ) -> None:
         self.config = config
         self.voice_in = config.mode in ("voice", "hybrid")
@@ -98,7 +99,15 @@ class Conversation:
         self._recorder = Recorder(recording_path, config.output_sample_rate) if recording_path else None
         self._recording_reported = False
         self._vad_stream = vad.new_stream() if vad else None
-        self._detector = TurnDetector(config.turn_taking, frame_samples=vad.frame_samples if vad else 512)
+        self.turn_model = turn_model
+        turn_taking = config.turn_taking
+        if turn_model is not None:  # the model decides; silence alone ends the turn only after a longer wait
+            turn_taking = replace(turn_taking, end_silence_s=turn_taking.model_max_silence_s)
+        self._detector = TurnDetector(
+            turn_taking,
+            frame_samples=vad.frame_samples if vad else 512,
+            check_after_s=turn_taking.model_check_s if turn_model is not None else None,
+        )
         self._pending_input = np.zeros(0, dtype=np.float32)
         self._reply: PersonaReply | None = None
         self._learner_over_persona = False
@@ -232,6 +241,8 @@ class Conversation:
             if self._reply is not None and not self._reply.confirmed.is_set():
                 self.events.emit(Event("speculation_discarded", signal.t, {"turn": self._reply.metrics.turn}))
                 self._cancel_reply(self._reply)
+        elif signal.kind == "check" and self.turn_model is not None:
+            self._spawn(self._check_end_of_turn(self._detector.pause_id), "turn-check")
         elif signal.kind == "segment" and signal.audio is not None:
             self._segments.append(asyncio.ensure_future(self._transcribe(signal.audio)))
         elif signal.kind == "end":
@@ -253,6 +264,15 @@ class Conversation:
         metrics = self._new_metrics(signal.speech_end, signal.t)
         self._start_reply(PersonaReply(metrics, audio=signal.audio, learner_start=signal.speech_start,
                                        learner_end=signal.speech_end), confirmed=True)  # fmt: skip
+
+    async def _check_end_of_turn(self, pause_id: int) -> None:
+        assert self.turn_model is not None
+        probability = await self.turn_model.completion_probability(self._detector.full_audio())
+        t = self.now()
+        self.events.emit(Event("turn_check", t, {"probability": round(probability, 3)}))
+        # The answer counts only if the learner is still silent in the same pause.
+        if probability >= self.turn_model.threshold and self._detector.active and self._detector.pause_id == pause_id:
+            self._end_of_learner_turn(self._detector.force_end(t))
 
     def _maybe_partial(self, t: float) -> None:
         if self._partial_task is not None and not self._partial_task.done():

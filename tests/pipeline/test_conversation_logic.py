@@ -249,3 +249,34 @@ def test_tts_failure_ends_cleanly_with_error() -> None:
     run = run_virtual(scenario())
     assert run.conversation.state == "error"
     assert run.events("ended")[0].data["error"] == "There was an issue with the roleplay."
+
+
+class FakeTurnModel:
+    """Says 'done' for turns longer than `done_after_s` of audio, 'not done' otherwise."""
+
+    threshold = 0.5
+    info = None
+
+    def __init__(self, done_after_s: float) -> None:
+        self.done_after_s = done_after_s
+        self.calls = 0
+
+    async def completion_probability(self, audio) -> float:  # type: ignore[no-untyped-def]
+        self.calls += 1
+        await asyncio.sleep(0.05)
+        return 0.9 if len(audio) / 16_000 >= self.done_after_s else 0.1
+
+
+def test_end_of_turn_model_ends_early_when_done_and_waits_when_not() -> None:
+    async def scenario(done_after_s: float):
+        model = FakeTurnModel(done_after_s)
+        conversation = make(["Tell me more"], ["Sure."], turn_model=model)
+        return await drive(conversation, timeline(6.0, [(0.5, 2.5, 0)]), end_at=6.0), model
+
+    done, model = run_virtual(scenario(done_after_s=1.0))
+    (metrics,) = done.conversation.metrics
+    assert model.calls == 1
+    assert metrics.summary()["endpointing_s"] == pytest.approx(0.2 + 0.05, abs=0.05)  # check at 0.2 s + inference
+    waited, _ = run_virtual(scenario(done_after_s=99.0))
+    (metrics,) = waited.conversation.metrics
+    assert metrics.summary()["endpointing_s"] == pytest.approx(1.0, abs=0.05)  # the model said "not done"

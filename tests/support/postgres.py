@@ -23,7 +23,18 @@ import pytest
 
 from tests.support.processes import free_port
 
-PG_BIN = Path(os.environ.get("SPARRING_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """$SPARRING_PG_BIN, else Debian's PostgreSQL 15, else the newest version installed."""
+    if os.environ.get("SPARRING_PG_BIN"):
+        return Path(os.environ["SPARRING_PG_BIN"])
+    preferred = Path("/usr/lib/postgresql/15/bin")
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parts[-3].isdigit()]
+    installed = sorted(found, key=lambda p: int(p.parts[-3]))
+    return preferred if (preferred / "initdb").exists() or not installed else installed[-1].parent
+
+
+PG_BIN = _pg_bin()
 
 
 def postgres_missing() -> str | None:

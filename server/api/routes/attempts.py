@@ -34,7 +34,7 @@ def list_attempts(session_id: str, principal: Reader, db: DB) -> list[AttemptOut
 
 @router.post("/sessions/{session_id}/attempts", response_model=AttemptOut, status_code=201)
 def start_attempt(session_id: str, principal: Member, db: DB, body: AttemptStart | None = None) -> AttemptOut:
-    """ "Start new": the session's next attempt (or its latest one that has not started yet)."""
+    """Start new: the session's next attempt (or its latest one that has not started yet)."""
     session = owned_session(db, session_id, principal)
     if not session.active:
         conflict("this session is a draft awaiting approval")
@@ -51,7 +51,7 @@ def get_attempt(attempt_id: str, principal: Reader, db: DB) -> AttemptDetail:
 
 @router.post("/attempts/{attempt_id}/restart", response_model=AttemptOut, status_code=201)
 def restart(attempt_id: str, principal: Member, db: DB) -> AttemptOut:
-    """ "Restart roleplay" after an error: a new attempt of the same session (owner only)."""
+    """Restart roleplay after an error: a new attempt of the same session (owner only)."""
     attempt = visible_attempt(db, attempt_id, principal)
     if attempt.session.owner_id != principal.user_id:
         forbidden("only the session's owner can restart an attempt")

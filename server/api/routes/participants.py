@@ -3,8 +3,6 @@ participation history of each person."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -17,8 +15,8 @@ from server.api.schemas.scenarios import InvalidScenario, invalid_response
 from server.api.session_views import attempt_out, evaluations_for
 from server.store.tables import Participant, PracticeSession, User
 from server.workspace.attempts import session_status
+from server.workspace.participants import UnknownUsers, assign, find_users, unassign
 from server.workspace.scenarios import missing_setup
-from server.workspace.sessions import create_session
 
 router = APIRouter(prefix="/api/v1/scenarios/{scenario_id}", tags=["participants"])
 ASSIGN_INVALID = "Scenario is not valid for assignment"
@@ -65,54 +63,13 @@ def invite(scenario_id: str, body: ParticipantInvite, principal: Member, db: DB)
     missing = missing_setup(scenario)
     if missing:
         return invalid_response(ASSIGN_INVALID, missing)
-    users: dict[str, User] = {}
-    unknown: list[str] = []
-    for user_id in body.user_ids:
-        user = db.get(User, user_id)
-        if user is None or user.workspace_id != principal.workspace_id or not user.active:
-            unknown.append(user_id)
-        else:
-            users[user.id] = user
-    for email in body.emails:
-        user = db.scalar(
-            select(User).where(User.workspace_id == principal.workspace_id, User.email == email.lower(), User.active)
-        )
-        if user is None:
-            unknown.append(email)
-        else:
-            users[user.id] = user
-    if unknown:
-        unprocessable(f"no active user in this workspace for: {', '.join(unknown)}")
-    result: list[Participant] = []
-    for user in users.values():
-        current = db.scalar(
-            select(Participant).where(
-                Participant.scenario_id == scenario.id, Participant.user_id == user.id, Participant.removed_at.is_(None)
-            )
-        )
-        if current is None:
-            session = create_session(
-                db,
-                scenario,
-                owner_id=user.id,
-                created_by=principal.user_id,
-                name=scenario.name,
-                deadline=body.deadline,
-                kind="assignment",
-            )
-            frequency = scenario.sessions_per_week if body.frequency is None else body.frequency
-            current = Participant(
-                workspace_id=scenario.workspace_id,
-                scenario_id=scenario.id,
-                user_id=user.id,
-                session_id=session.id,
-                email=user.email,
-                deadline=body.deadline,
-                frequency=frequency,
-            )
-            db.add(current)
-            db.flush()
-        result.append(current)
+    try:
+        users = find_users(db, principal.workspace_id, user_ids=body.user_ids, emails=body.emails)
+    except UnknownUsers as error:
+        unprocessable(str(error))
+    result = assign(
+        db, scenario, users, assigned_by=principal.user_id, deadline=body.deadline, frequency=body.frequency
+    )
     return [participant_out(db, p) for p in result]
 
 
@@ -123,7 +80,7 @@ def remove(scenario_id: str, participant_id: str, principal: Member, db: DB) -> 
     participant = in_workspace(db, Participant, participant_id, principal, "participant")
     if participant.scenario_id != scenario.id:
         unprocessable("this participant belongs to another scenario")
-    participant.removed_at = participant.removed_at or datetime.now(UTC)
+    unassign(participant)
     return Response(status_code=204)
 
 
