@@ -151,6 +151,7 @@ class CallManager:
                 tts=self.backends.tts if voice else None,
                 event_log=EventLog(artifacts / "events.jsonl"),
                 recording_path=artifacts / "recording.wav" if voice else None,
+                turn_model=self.backends.turn if voice else None,
             )
             call = LiveCall(
                 call_id=uuid.uuid4().hex,

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
     node_name: str = ""
     # Which backends this process loads; a grader worker needs only grader_llm.
-    load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts")
+    load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts", "turn")
 
     @classmethod
     def settings_customise_sources(
