@@ -31,7 +31,7 @@ from benchmarks.common import machine, summary, table, write_json
 from grader import Grader, TranscriptTurn, default_embedder, load_template
 from grader.analytics import words
 from grader.matching import DEFAULT_THRESHOLD, ChecklistMatcher
-from grader.records import Evaluation, Mode
+from grader.records import Evaluation, Mode, Speaker
 from models.base import LLM
 from models.config import LLMConfig
 
@@ -55,7 +55,7 @@ def load_case(path: Path) -> Case:
     data = yaml.safe_load(path.read_text())
     turns: list[TranscriptTurn] = []
     for number, entry in enumerate(data["turns"], start=1):
-        speaker = "learner" if "learner" in entry else "persona"
+        speaker: Speaker = "learner" if "learner" in entry else "persona"
         text = str(entry[speaker])
         previous = turns[-1] if turns else None
         if previous is None:
@@ -196,8 +196,8 @@ def calibrate(cases: list[Case]) -> dict[str, Any]:
         rubric = load_template(case.scenario)
         matches = matcher.match(rubric, case.turns)
         for criterion in rubric.criteria:
-            best = max((h.similarity or 0.0) for h in matches.criteria[criterion.name]) if criterion.checklist else 0.0
-            rows.append((best, criterion.name not in case.misses))
+            top = max((h.similarity or 0.0) for h in matches.criteria[criterion.name]) if criterion.checklist else 0.0
+            rows.append((top, criterion.name not in case.misses))
     sweep = []
     for step in range(30, 81):
         threshold = step / 100

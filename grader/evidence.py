@@ -62,7 +62,8 @@ class EvidenceChecker:
     """Checks quotes against one transcript (normalised once)."""
 
     def __init__(self, turns: Iterable[TranscriptTurn], *, min_words: int = MIN_QUOTE_WORDS) -> None:
-        self._turns: Mapping[int, str] = {t.number: normalise(t.text) for t in turns}
+        self.turns = tuple(turns)
+        self._turns: Mapping[int, str] = {t.number: normalise(t.text) for t in self.turns}
         self._min_words = min_words
 
     def check(self, quote: Quote) -> QuoteCheck:

@@ -29,6 +29,7 @@ from grader.matching import DEFAULT_THRESHOLD, ChecklistMatcher, Embedder, Match
 from grader.records import (
     ChecklistHit,
     CriterionResult,
+    Debrief,
     Evaluation,
     EvaluationMeta,
     GoalResult,
@@ -170,25 +171,37 @@ class Grader:
                 result.flags += flags
         else:
             criteria, goal_results = await self._model_scores(context, calls)
-        debrief_facts = build_facts(rubric, criteria, goal_results, analytics, screened.evidence_turns)
-        data = None
-        sections = debrief_facts.sections(analytics)
-        schema = debrief_schema(
-            [f.id for f in debrief_facts.strengths],
-            [f.id for f in debrief_facts.gaps],
-            sorted(debrief_facts.moments),
-            [w.id for w in debrief_facts.lines],
-        )
-        messages = prompts.debrief_messages(rubric, sections)
-        while calls.room(messages) < max_output_tokens(schema) and any(lines for _, lines in sections):
-            sections = _trimmed(sections)  # long facts on a small context: drop the least important lines
-            messages = prompts.debrief_messages(rubric, sections)
-        if schema["properties"]:
-            data = await calls.json(messages, schema)
-        texts = {t.number: t.text for t in screened.evidence_turns}
-        debrief, meta.debrief_fallbacks = assemble(debrief_facts, data, self._similarity, texts)
+        debrief, meta.debrief_fallbacks = await self._debrief(context, calls, criteria, goal_results, turns)
         meta.elapsed_s = round(time.perf_counter() - started, 3)
         return Evaluation(overall_score(criteria), criteria, goal_results, debrief, analytics, meta)
+
+    async def _debrief(
+        self,
+        context: _Context,
+        calls: ModelCalls,
+        criteria: list[CriterionResult],
+        goals: list[GoalResult],
+        turns: Sequence[TranscriptTurn],
+    ) -> tuple[Debrief, int]:
+        """Facts from the results; the model words them in one schema-forced call that never sees the
+        transcript, so it fits any context however long the call was."""
+        evidence_turns = context.checker.turns
+        facts = build_facts(context.rubric, criteria, goals, context.analytics, evidence_turns)
+        sections = facts.sections(context.analytics)
+        schema = debrief_schema(
+            [f.id for f in facts.strengths],
+            [f.id for f in facts.gaps],
+            sorted(facts.moments),
+            [w.id for w in facts.lines],
+        )
+        messages = prompts.debrief_messages(context.rubric, sections)
+        while calls.room(messages) < max_output_tokens(schema) and any(lines for _, lines in sections):
+            sections = _trimmed(sections)  # a small context: drop the least important fact lines
+            messages = prompts.debrief_messages(context.rubric, sections)
+        data = await calls.json(messages, schema) if schema["properties"] else None
+        texts = {t.number: t.text for t in evidence_turns}
+        # The wording gate embeds text: inference stays off the event loop.
+        return await asyncio.to_thread(assemble, facts, data, self._similarity, texts)
 
     def _similarity(self, a: str, b: str) -> float:
         vectors = self.matcher.embedder.encode([a, b])

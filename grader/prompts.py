@@ -116,13 +116,18 @@ def debrief_messages(rubric: Rubric, sections: Sequence[tuple[str, Sequence[str]
     return [ChatMessage("system", "\n\n".join(body)), ChatMessage("user", request)]
 
 
+def turn_char_limit(budget_tokens: int) -> int:
+    """The longest turn text shown whole in a segment of `budget_tokens`."""
+    return int(budget_tokens * CHARS_PER_TOKEN) - 40
+
+
 def segments(turns: Sequence[TranscriptTurn], budget_tokens: int) -> list[list[TranscriptTurn]]:
     """Consecutive runs of whole turns whose rendering fits `budget_tokens` each.
 
     A single turn too long for a segment is cut (its shown text ends in "..."); quotes from the
     shown part still pass the evidence check against the full turn.
     """
-    max_turn_chars = int(budget_tokens * CHARS_PER_TOKEN) - 40
+    max_turn_chars = turn_char_limit(budget_tokens)
     result: list[list[TranscriptTurn]] = []
     current: list[TranscriptTurn] = []
     used = 0

@@ -46,7 +46,7 @@ class LongTranscriptReader:
         if budget < MIN_SEGMENT_TOKENS:
             raise GraderError(f"n_ctx {self._n_ctx} is too small to read this rubric's transcript in segments")
         parts = prompts.segments(turns, budget)
-        max_turn_chars = int(budget * prompts.CHARS_PER_TOKEN) - 40
+        max_turn_chars = prompts.turn_char_limit(budget)
         self._meta.chunked = True
         self._meta.segments = len(parts)
         log.info("transcript read in segments", extra={"segments": len(parts), "budget_tokens": budget})

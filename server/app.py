@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
-from server.api.routes import auth, live
+from server.api.routes import artifacts, auth, live, roleplays
 from server.live import CallManager
 from server.settings import Settings, get_settings
 from server.store.db import Database
@@ -64,8 +64,11 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app = FastAPI(title="Sparring", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
+    app.state.background = set()  # fire-and-forget tasks (video analysis), kept referenced
     app.include_router(auth.router)
     app.include_router(workspace_router)
+    app.include_router(roleplays.router)
+    app.include_router(artifacts.router)
     app.include_router(live.router)
     app.include_router(live.ice_router)
     app.include_router(pages.router)

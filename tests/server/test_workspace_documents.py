@@ -80,3 +80,21 @@ def test_document_count_is_limited(world: World, scenario: dict[str, Any]) -> No
         assert upload(world, scenario, f"{index}.txt", b"note", "text/plain").status_code == 201
     refused = upload(world, scenario, "eleven.txt", b"note", "text/plain")
     assert refused.status_code == 422 and "at most 10 documents" in refused.json()["detail"]
+
+
+def test_oversized_uploads_are_refused_before_they_are_read(world: World, scenario: dict[str, Any]) -> None:
+    huge = upload(world, scenario, "huge.txt", b"a" * (MAX_DOCUMENT_BYTES + 200_000), "text/plain")
+    assert huge.status_code == 422 and "larger than the 5 MB limit" in huge.json()["detail"]
+
+    def chunks() -> Any:
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'
+
+    unknown_size = world.author.post(
+        f"/api/v1/scenarios/{scenario['id']}/documents",
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert unknown_size.status_code == 411
+    big_csv = world.member.post("/api/v1/contacts/import", files={"file": ("c.csv", b"n\n" * 600_000, "text/csv")})
+    assert big_csv.status_code == 422 and "KB limit" in big_csv.json()["detail"]
+    assert world.author.ok("GET", f"/api/v1/scenarios/{scenario['id']}/documents") == []

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from server.api.common import DataDir, Paging, forbidden, in_workspace, like_pattern, require_manage, unprocessable
 from server.api.deps import DB, Member, Principal, Reader
+from server.api.limits import upload_limit
 from server.api.schemas.contacts import (
     ContactCreate,
     ContactImport,
@@ -32,7 +33,11 @@ from server.workspace.scenarios import missing_setup
 from server.workspace.session_query import SessionFilter, list_sessions
 from server.workspace.sessions import create_session, delete_session, inline_scenario
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+router = APIRouter(
+    prefix="/api/v1/contacts",
+    tags=["contacts"],
+    route_class=upload_limit(MAX_CSV_BYTES, f"the file is larger than the {MAX_CSV_BYTES >> 10} KB limit"),
+)
 ROLEPLAY_INVALID = "Scenario is not valid for practice session"
 
 

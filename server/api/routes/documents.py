@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from server.api.access import managed_scenario, visible_scenario
 from server.api.common import DataDir, not_found, unprocessable
 from server.api.deps import DB, Member, Reader
+from server.api.limits import upload_limit
 from server.api.schemas.scenarios import DocumentDetail, DocumentOut
 from server.store.tables import Scenario, ScenarioDocument, new_id
 from server.workspace.documents import (
@@ -22,7 +23,13 @@ from server.workspace.documents import (
 )
 from server.workspace.files import remove_files, resolve_in
 
-router = APIRouter(prefix="/api/v1/scenarios/{scenario_id}/documents", tags=["scenarios"])
+router = APIRouter(
+    prefix="/api/v1/scenarios/{scenario_id}/documents",
+    tags=["scenarios"],
+    route_class=upload_limit(
+        MAX_DOCUMENT_BYTES, f"the document is larger than the {MAX_DOCUMENT_BYTES >> 20} MB limit"
+    ),
+)
 
 
 def _document(scenario: Scenario, document_id: str) -> ScenarioDocument:
