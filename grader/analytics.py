@@ -80,6 +80,16 @@ def count_fillers(text: str) -> Counter[str]:
     return counts
 
 
+def strip_fillers(sentence: str) -> str:
+    """The sentence without the fillers `count_fillers` counts: "It was, um, like, huge" -> "It was huge"."""
+    text = re.sub(r"\b(?:" + "|".join(_PURE_FILLERS) + r")\b[,.]?\s*", "", sentence, flags=re.IGNORECASE)
+    for phrase in _COMMA_FILLERS:
+        text = re.sub(rf"(?:^|,)\s*{phrase}\s*,\s*", " ", text, flags=re.IGNORECASE)
+        text = re.sub(rf",\s*{phrase}\s*(?=[.!?]?$)", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip(" ,")
+    return text[:1].upper() + text[1:]
+
+
 def classify_question(sentence: str) -> str | None:
     """'open', 'closed', or None when the sentence is not a question.
 

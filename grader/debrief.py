@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from grader.analytics import ConversationAnalytics, classify_question, count_fillers, sentences, words
+from grader.analytics import ConversationAnalytics, classify_question, count_fillers, sentences, strip_fillers, words
 from grader.evidence import normalise
 from grader.records import CriterionResult, Debrief, GoalResult, KeyMoment, Point, Suggestion, TranscriptTurn
 from grader.rubric import Rubric
@@ -43,6 +43,7 @@ class WeakLine:
     turn: int
     original: str  # verbatim sentence of the learner's turn
     reason: str
+    better: str | None = None  # a rephrasing that needs no model (fillers removed, a rubric open question)
 
 
 @dataclass
@@ -72,7 +73,9 @@ def build_facts(
     goals: Sequence[GoalResult],
     analytics: ConversationAnalytics,
     turns: Sequence[TranscriptTurn],
+    similarity: Similarity,
 ) -> DebriefFacts:
+    """Blocking (embeds text for the rephrasings): call it from an executor."""
     facts = DebriefFacts()
     ranked = sorted(criteria, key=lambda r: -r.weight)
     for result in ranked:
@@ -110,7 +113,10 @@ def build_facts(
             facts.gaps.append(Fact("", f"Goal not reached: {goal.description}"))
     facts.strengths = [_numbered(f, "S", i) for i, f in enumerate(facts.strengths[:MAX_FACTS], start=1)]
     facts.gaps = [_numbered(f, "G", i) for i, f in enumerate(facts.gaps[:MAX_FACTS], start=1)]
-    facts.lines = weak_lines(turns, analytics)
+    open_examples = [
+        e for c in rubric.criteria for i in c.checklist for e in i.examples if classify_question(e) == "open"
+    ]
+    facts.lines = weak_lines(turns, analytics, open_examples, similarity)
     for fact in facts.strengths:
         if fact.turn is not None:
             facts.moments.setdefault(fact.turn, fact.text)
@@ -125,9 +131,18 @@ def _numbered(fact: Fact, prefix: str, index: int) -> Fact:
     return Fact(f"{prefix}{index}", fact.text, fact.criterion, fact.turn, fact.quote, fact.example)
 
 
-def weak_lines(turns: Sequence[TranscriptTurn], analytics: ConversationAnalytics) -> list[WeakLine]:
+def weak_lines(
+    turns: Sequence[TranscriptTurn],
+    analytics: ConversationAnalytics,
+    open_examples: Sequence[str] = (),
+    similarity: Similarity | None = None,
+) -> list[WeakLine]:
     """Learner lines worth rephrasing: filler-heavy sentences, the longest monologue, and closed questions
-    when the learner asked more closed than open ones (a closed question is often the right one)."""
+    when the learner asked more closed than open ones (a closed question is often the right one).
+
+    Each gets a rephrasing that needs no model where one exists: the sentence without its fillers, or
+    the rubric's open question closest in meaning to the closed one.
+    """
     found: list[tuple[int, str, str]] = []
     too_closed = analytics.closed_questions > analytics.open_questions
     for turn in (t for t in turns if t.speaker == "learner"):
@@ -148,7 +163,14 @@ def weak_lines(turns: Sequence[TranscriptTurn], analytics: ConversationAnalytics
         if number in used or len(sentence) > 200:
             continue
         used.add(number)
-        lines.append(WeakLine(f"W{len(lines) + 1}", number, sentence, reason))
+        better = None
+        if reason.startswith("filler"):
+            better = strip_fillers(sentence)
+        elif reason.startswith("a closed") and open_examples and similarity is not None:
+            scored = [(similarity(sentence, example), example) for example in open_examples]
+            best_score, best = max(scored)
+            better = best if best_score >= GROUNDED else None
+        lines.append(WeakLine(f"W{len(lines) + 1}", number, sentence, reason, better))
         if len(lines) == MAX_LINES:
             break
     return lines
@@ -219,7 +241,7 @@ def assemble(
     suggestions: list[Suggestion] = []
     for line in facts.lines:
         text = better.get(line.id)
-        rewrite = text if text is not None and worded(text, line.original, rephrasing=True) else None
+        rewrite = text if text is not None and worded(text, line.original, rephrasing=True) else line.better
         suggestions.append(Suggestion(f"Turn {line.turn}: {line.reason}.", line.turn, line.original, rewrite))
     for gap in facts.gaps:
         if gap.example and len(suggestions) < MAX_LINES + MAX_POINTS:

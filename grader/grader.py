@@ -171,7 +171,7 @@ class Grader:
                 result.flags += flags
         else:
             criteria, goal_results = await self._model_scores(context, calls)
-        debrief, meta.debrief_fallbacks = await self._debrief(context, calls, criteria, goal_results, turns)
+        debrief, meta.debrief_fallbacks = await self._debrief(context, calls, criteria, goal_results)
         meta.elapsed_s = round(time.perf_counter() - started, 3)
         return Evaluation(overall_score(criteria), criteria, goal_results, debrief, analytics, meta)
 
@@ -181,12 +181,13 @@ class Grader:
         calls: ModelCalls,
         criteria: list[CriterionResult],
         goals: list[GoalResult],
-        turns: Sequence[TranscriptTurn],
     ) -> tuple[Debrief, int]:
         """Facts from the results; the model words them in one schema-forced call that never sees the
         transcript, so it fits any context however long the call was."""
         evidence_turns = context.checker.turns
-        facts = build_facts(context.rubric, criteria, goals, context.analytics, evidence_turns)
+        facts = await asyncio.to_thread(
+            build_facts, context.rubric, criteria, goals, context.analytics, evidence_turns, self._similarity
+        )
         sections = facts.sections(context.analytics)
         schema = debrief_schema(
             [f.id for f in facts.strengths],

@@ -170,3 +170,28 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable (plain dicts, lists, numbers, strings)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        """The inverse of `to_dict`, for an evaluation read back from storage."""
+
+        def quotes(items: list[dict[str, Any]]) -> list[Quote]:
+            return [Quote(**q) for q in items]
+
+        criteria = [
+            CriterionResult(
+                **{**c, "evidence": quotes(c["evidence"]), "checklist": [ChecklistHit(**h) for h in c["checklist"]]}
+            )
+            for c in data["criteria"]
+        ]
+        goals = [GoalResult(**{**g, "evidence": quotes(g["evidence"])}) for g in data["goals"]]
+        d = data["debrief"]
+        debrief = Debrief(
+            what_worked=[Point(**p) for p in d["what_worked"]],
+            what_was_missing=[Point(**p) for p in d["what_was_missing"]],
+            key_moments=[KeyMoment(**m) for m in d["key_moments"]],
+            suggestions=[Suggestion(**x) for x in d["suggestions"]],
+            worded_by=d["worded_by"],
+        )
+        analytics = ConversationAnalytics(**data["analytics"])
+        return cls(float(data["overall"]), criteria, goals, debrief, analytics, EvaluationMeta(**data["meta"]))

@@ -44,9 +44,9 @@ class ConversationConfig:
     mode: Mode = "voice"
     turn_taking: TurnTakingConfig = field(default_factory=TurnTakingConfig)
     generation: GenerationOptions = field(
-        default_factory=lambda: GenerationOptions(max_tokens=70, temperature=0.3, top_p=0.9, repeat_penalty=1.3)
+        default_factory=lambda: GenerationOptions(max_tokens=50, temperature=0.3, top_p=0.9, repeat_penalty=1.3)
     )
-    max_reply_sentences: int = 3
+    max_reply_sentences: int = 2
     max_consecutive_failures: int = 2
     # The naive chain, for comparison only: whole transcript, whole reply, whole audio, then play.
     naive: bool = False

@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 
 # Where a small model starts writing the other side of the dialogue or a new chat turn.
-STOP_SEQUENCES = ("\nLearner:", "\nUser:", "\nuser:", "Learner:", "User:", "<|im_end|>", "<|im_start|>", "\n\n")
+STOP_SEQUENCES = ("\n", "Learner:", "User:", "<|im_end|>", "<|im_start|>")
 
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
 _MARKDOWN = re.compile(r"[*_#`>|]+|^\s*[-•]\s+|^\s*\d+\.\s+", re.MULTILINE)
 _STAGE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]+\*")
 _ROLE_PREFIX = re.compile(r"^\s*(?:[A-Z][\w .'-]{0,30}|assistant|persona)\s*:\s*", re.IGNORECASE)
 _ASSISTANT = re.compile(
-    r"\b(as an ai|language model|i'?m an ai|i am an ai|how can i (?:help|assist)|i'?m here to help|"
-    r"assistant)\b",
+    r"\b(as an ai|language model|i'?m an ai|i am an ai|how (?:can|may) i (?:help|assist)|i'?m here to help|"
+    r"assistant|(?:happy|glad) to (?:help|assist|answer|provide)|any (?:other )?questions|feel free to)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -39,7 +39,7 @@ def violations(raw: str, marker: str = "[END]") -> list[str]:
         found.append("assistant_voice")
     if not text.strip():
         found.append("empty")
-    elif len(_SENTENCE.split(text.strip())) > 4 or len(text.split()) > 70:
+    elif len(_SENTENCE.split(text.strip())) > 3 or len(text.split()) > 45:
         found.append("too_long")
     return found
 

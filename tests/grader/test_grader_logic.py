@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader import Grader, TranscriptError, TranscriptTurn
+from grader import Evaluation, Grader, TranscriptError, TranscriptTurn
 from grader.prompts import prompt_tokens
 from models.base import ChatMessage, GenerationOptions
 from tests.grader.fakes import BagOfWordsEmbedder, SchemaLLM, minimal
@@ -59,7 +59,8 @@ async def test_hybrid_scores_follow_checklist_coverage() -> None:
     assert evaluation.goals[0].achieved and evaluation.goals[0].evidence[0].turn == 6
     assert evaluation.meta.llm_calls == 1 and len(llm.requests) == 1  # hybrid: the model only words the debrief
     assert evaluation.meta.quotes_dropped == 0 and not evaluation.meta.chunked
-    json.dumps(evaluation.to_dict())
+    stored = json.loads(json.dumps(evaluation.to_dict()))
+    assert Evaluation.from_dict(stored) == evaluation
 
     without_next_step = [t for t in SHORT if t.number != 6]
     weaker = await grader(SchemaLLM()).grade(without_next_step, SMALL_RUBRIC)
