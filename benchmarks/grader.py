@@ -46,6 +46,7 @@ class Case:
     name: str
     scenario: str  # the template it is graded with
     level: str
+    split: str  # "calibration" (used to set the threshold) or "holdout" (never used for tuning)
     misses: tuple[str, ...]
     instructions: str
     turns: tuple[TranscriptTurn, ...]
@@ -79,6 +80,7 @@ def load_case(path: Path) -> Case:
         path.stem,
         data["template"],
         data["level"],
+        str(data.get("split", "calibration")),
         tuple(data.get("misses") or ()),
         str(data.get("instructions", "")),
         tuple(turns),
@@ -164,6 +166,7 @@ def collect(mode: str, cases: list[Case], runs: list[list[Evaluation]]) -> dict[
         for k in range(len(criteria_runs[0][i]))
     ]
     mean_overall = {name: statistics.fmean(values) for name, values in per_case.items()}
+    holdout = [c for c in cases if c.split == "holdout"]
     worded = [e.debrief.worded_by for e in flat]
     return {
         "mode": mode,
@@ -178,18 +181,22 @@ def collect(mode: str, cases: list[Case], runs: list[list[Evaluation]]) -> dict[
             "criterion_scores_identical_share": sum(identical) / len(identical),
         },
         **agreement(cases, mean_overall),
+        "calibration_split": agreement([c for c in cases if c.split != "holdout"], mean_overall),
+        "holdout_split": agreement(holdout, mean_overall) if holdout else None,
         "seconds_per_evaluation": summary([e.meta.elapsed_s for e in flat]),
         "debrief_worded_by": {k: worded.count(k) for k in ("llm", "mixed", "facts")},
         "chunked": sum(e.meta.chunked for e in flat),
         "overall_by_case": {
-            c.name: {"level": c.level, "scenario": c.scenario, "runs": per_case[c.name]} for c in cases
+            c.name: {"level": c.level, "scenario": c.scenario, "split": c.split, "runs": per_case[c.name]}
+            for c in cases
         },
     }
 
 
 def calibrate(cases: list[Case]) -> dict[str, Any]:
     """Sweep the matching threshold: how well does "any checklist item met" separate the criteria a
-    transcript covers from those it misses on purpose (balanced accuracy)?"""
+    transcript covers from those it misses on purpose (balanced accuracy)? Held-out cases are left out."""
+    cases = [c for c in cases if c.split != "holdout"]
     matcher = ChecklistMatcher(default_embedder(), threshold=0.0)
     rows: list[tuple[float, bool]] = []  # (best similarity of the criterion's items, criterion covered)
     for case in cases:

@@ -81,9 +81,13 @@ def build_facts(
     for result in ranked:
         if result.normalised >= 0.5:
             items = {(h.turn, h.quote): h.item for h in result.checklist if h.met and h.quote}
+            verdict = "passed" if result.kind == "check" else f"scored {result.score:g} of 5"
             for quote in result.evidence[:2]:
-                label = items.get((quote.turn, quote.text)) or "shown"
+                label = items.get((quote.turn, quote.text)) or verdict
                 facts.strengths.append(Fact("", f"{result.title}: {label}", result.name, quote.turn, quote.text))
+            for hit in result.checklist:
+                if hit.met and hit.fact:
+                    facts.strengths.append(Fact("", f"{result.title}: {hit.item} ({hit.fact})", result.name))
     for goal in goals:
         if goal.achieved and goal.evidence:
             first = goal.evidence[0]

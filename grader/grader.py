@@ -199,7 +199,11 @@ class Grader:
         while calls.room(messages) < max_output_tokens(schema) and any(lines for _, lines in sections):
             sections = _trimmed(sections)  # a small context: drop the least important fact lines
             messages = prompts.debrief_messages(context.rubric, sections)
-        data = await calls.json(messages, schema) if schema["properties"] else None
+        data = None
+        if schema["properties"] and calls.room(messages) >= MIN_OUTPUT_TOKENS:
+            data = await calls.json(messages, schema)
+        elif schema["properties"]:
+            log.warning("debrief facts do not fit the grader context; worded from facts", extra={"n_ctx": self.n_ctx})
         texts = {t.number: t.text for t in evidence_turns}
         # The wording gate embeds text: inference stays off the event loop.
         return await asyncio.to_thread(assemble, facts, data, self._similarity, texts)

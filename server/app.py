@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,8 @@ from fastapi import FastAPI, Request
 
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
-from server.api.routes import artifacts, auth, live, roleplays
+from server.api.routes import artifacts, auth, evaluation, live, roleplays
+from server.grading import GradingService, grader_mode, make_queue
 from server.live import CallManager
 from server.settings import Settings, get_settings
 from server.store.db import Database
@@ -45,6 +47,9 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             host_addresses=tuple(settings.webrtc.host_addresses),
             relay_only=settings.webrtc.relay_only,
         )
+        queue = make_queue(settings, database)
+        grading = GradingService(database, queue, app.state.backends.grader_llm, mode=grader_mode(settings))
+        app.state.grading = grading
         app.state.calls = CallManager(
             database,
             app.state.backends,
@@ -52,10 +57,19 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             ice=ice,
             max_live=settings.max_live_sessions,
             node=node,
+            on_finished=grading.enqueue,
         )
+        workers = settings.grader_workers if settings.grader_workers >= 0 else (0 if settings.redis_url else 1)
+        if app.state.backends.grader_llm is None:
+            workers = 0
+        stop = asyncio.Event()
+        worker_tasks = [asyncio.ensure_future(grading.run(stop, f"{node or 'server'}-{i}")) for i in range(workers)]
         try:
             yield
         finally:
+            stop.set()
+            await asyncio.gather(*worker_tasks, return_exceptions=True)
+            await queue.close()
             await app.state.calls.close_all()
             if owned:
                 await app.state.backends.aclose()
@@ -69,6 +83,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.include_router(workspace_router)
     app.include_router(roleplays.router)
     app.include_router(artifacts.router)
+    app.include_router(evaluation.router)
     app.include_router(live.router)
     app.include_router(live.ice_router)
     app.include_router(pages.router)

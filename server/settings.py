@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     webrtc: WebRTCSettings = WebRTCSettings()
     max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
     node_name: str = ""
+    # Grading workers inside the server process: -1 = one when there is no Redis (the database queue),
+    # none with Redis (run `sparring worker` processes instead).
+    grader_workers: int = Field(default=-1, ge=-1, le=16)
     # Which backends this process loads; a grader worker needs only grader_llm.
     load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts", "turn")
 

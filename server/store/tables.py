@@ -204,9 +204,14 @@ class GradingJob(Base):
     __tablename__ = "grading_jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     attempt_id: Mapped[str] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|running|done|error
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|running|done|dead
     tries: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32), default="grade", server_default="grade")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    consumer: Mapped[str | None] = mapped_column(String(200))
+    available_at: Mapped[datetime | None] = mapped_column(index=True)  # not before (retry backoff)
+    lease_until: Mapped[datetime | None]  # a running job whose lease passed is re-claimed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

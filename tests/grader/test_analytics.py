@@ -79,3 +79,14 @@ def test_question_classification(sentence: str, kind: str | None) -> None:
 def test_fillers_are_conservative() -> None:
     assert count_fillers("I like the plan and I mean it.") == {}
     assert count_fillers("It's, like, basically fine, you know?") == {"like": 1, "basically": 1, "you know": 1}
+
+
+def test_strip_fillers_keeps_the_words_that_matter() -> None:
+    from grader.analytics import strip_fillers
+
+    assert (
+        strip_fillers("Well, um, I was kind of, like, hoping for a bit more.")
+        == "Well, I was kind of hoping for a bit more."
+    )
+    assert strip_fillers("It was, uh, like, huge, you know.") == "It was huge."
+    assert strip_fillers("I like it.") == "I like it."

@@ -207,3 +207,35 @@ async def test_transcripts_that_cannot_be_graded_are_refused() -> None:
     rows: list[dict[str, Any]] = [{**dataclasses.asdict(t), "generated_text": None, "source": "voice"} for t in SHORT]
     evaluation = await g.grade(rows, SMALL_RUBRIC)
     assert evaluation.overall == 100.0
+
+
+def test_weak_lines_get_a_rephrasing_without_a_model() -> None:
+    from grader.analytics import compute_analytics
+    from grader.debrief import weak_lines
+
+    turns = [
+        TranscriptTurn(1, "persona", "Hello.", 0.0, 1.0),
+        TranscriptTurn(2, "learner", "Do you have problems with your supplier?", 1.5, 4.0),
+        TranscriptTurn(3, "persona", "Some.", 4.5, 5.0),
+        TranscriptTurn(4, "learner", "So, um, we, like, deliver fast, you know.", 5.5, 9.0),
+    ]
+    embedder = BagOfWordsEmbedder()
+
+    def similarity(a: str, b: str) -> float:
+        vectors = embedder.encode([a, b])
+        return float(vectors[0] @ vectors[1])
+
+    examples = ["What problems do you have with your supplier?", "How do you handle packaging today?"]
+    lines = weak_lines(turns, compute_analytics(turns), examples, similarity)
+    assert [(w.turn, w.better) for w in lines] == [
+        (2, "What problems do you have with your supplier?"),
+        (4, "So, we deliver fast."),
+    ]
+
+
+async def test_hybrid_grades_even_on_a_tiny_context() -> None:
+    llm = SchemaLLM()
+    evaluation = await grader(llm, "hybrid", n_ctx=512).grade(long_transcript(10), SMALL_RUBRIC)
+    assert len(evaluation.criteria) == 2 and evaluation.debrief.what_was_missing and llm.requests
+    for messages, options in llm.requests:
+        assert prompt_tokens(messages) + options.max_tokens <= 512
