@@ -44,6 +44,7 @@ class LocalServer:
     learner_id: str
     learner_headers: dict[str, str]
     admin_headers: dict[str, str]
+    admin_id: str = ""
 
     @property
     def backends(self) -> Backends:
@@ -57,7 +58,7 @@ class LocalServer:
 
     def new_session(
         self, *, mode: str = "voice", opening_line: str = "", time_limit_minutes: int = 5, persona: str = "emma",
-        **scenario: Any,
+        created_by: str | None = None, **scenario: Any,
     ) -> str:  # fmt: skip
         with self.db.session() as db:
             row = db.scalar(select(Persona).where(Persona.slug == persona, Persona.builtin.is_(True)))
@@ -68,7 +69,7 @@ class LocalServer:
             }  # fmt: skip
             record = Scenario(
                 workspace_id=self.workspace_id, persona_id=row.id, mode=mode, opening_line=opening_line,
-                time_limit_minutes=time_limit_minutes, created_by=self.learner_id, **fields,
+                time_limit_minutes=time_limit_minutes, created_by=created_by or self.learner_id, **fields,
             )  # fmt: skip
             db.add(record)
             db.flush()
@@ -116,11 +117,19 @@ async def local_server(
         s.add(workspace)
         s.flush()
         learner_id, learner_headers = _user_with_key(s, workspace, "lee@acme.com", "member")
-        _, admin_headers = _user_with_key(s, workspace, "ada@acme.com", "admin")
+        admin_id, admin_headers = _user_with_key(s, workspace, "ada@acme.com", "admin")
         workspace_id = workspace.id
     try:
         yield LocalServer(
-            app, f"http://127.0.0.1:{port}", config, db, workspace_id, learner_id, learner_headers, admin_headers
+            app,
+            f"http://127.0.0.1:{port}",
+            config,
+            db,
+            workspace_id,
+            learner_id,
+            learner_headers,
+            admin_headers,
+            admin_id,
         )
     finally:
         server.should_exit = True

@@ -76,7 +76,9 @@ def criterion_request(criterion: Criterion, hints: Sequence[str]) -> ChatMessage
     if hints:
         lines += ["Checklist hints (automatic phrase matching; may be incomplete):", *hints]
     verdict = "a score from 1 to 5" if criterion.kind == "scale" else "passed (true or false)"
-    lines.append(f"Give {verdict}, a one-sentence rationale, and up to two short quotes as evidence. Reply in JSON.")
+    lines.append(
+        f"Quote up to two short lines as evidence, give a one-sentence rationale, then {verdict}. Reply in JSON."
+    )
     return ChatMessage("user", "\n".join(lines))
 
 
@@ -84,7 +86,7 @@ def goals_request(goals: Sequence[Goal], hints: Sequence[str]) -> ChatMessage:
     lines = ["Goals of this scenario:", *(f"- {g.name}: {g.description}" for g in goals)]
     if hints:
         lines += ["Hints (automatic phrase matching; may be incomplete):", *hints]
-    lines.append("For each goal, say whether it was achieved and quote the line that shows it. Reply in JSON.")
+    lines.append("For each goal, quote the line that shows it, then say whether it was achieved. Reply in JSON.")
     return ChatMessage("user", "\n".join(lines))
 
 

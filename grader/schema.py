@@ -38,13 +38,17 @@ def quotes(turns: Sequence[int], *, max_items: int = 2, max_length: int = 100) -
 
 
 def criterion_schema(kind: str, turns: Sequence[int]) -> JSON:
-    """One criterion scored directly by the model (llm mode)."""
+    """One criterion scored directly by the model (llm mode).
+
+    Properties generate in order: quotes, then the reasoning, then the verdict, so the verdict is
+    conditioned on the evidence the model has just written rather than the other way round.
+    """
     verdict = enum([1, 2, 3, 4, 5]) if kind == "scale" else {"type": "boolean"}
-    return obj({"score" if kind == "scale" else "passed": verdict, "rationale": string(160), "evidence": quotes(turns)})
+    return obj({"evidence": quotes(turns), "rationale": string(160), "score" if kind == "scale" else "passed": verdict})
 
 
 def goals_schema(names: Sequence[str], turns: Sequence[int]) -> JSON:
-    return obj({name: obj({"achieved": {"type": "boolean"}, "evidence": quotes(turns, max_items=1)}) for name in names})
+    return obj({name: obj({"evidence": quotes(turns, max_items=1), "achieved": {"type": "boolean"}}) for name in names})
 
 
 def segment_notes_schema(criteria: Sequence[str], turns: Sequence[int]) -> JSON:

@@ -26,6 +26,6 @@ def models_config() -> ModelsConfig:
 @pytest_asyncio.fixture(scope="session")
 async def real_backends(models_config: ModelsConfig) -> AsyncIterator[Backends]:
     """VAD, ASR, persona LLM and TTS on the bundled CPU models (loaded once, a few seconds)."""
-    backends = await load_backends(models_config, ("vad", "asr", "persona_llm", "tts"))
+    backends = await load_backends(models_config, ("vad", "asr", "persona_llm", "grader_llm", "tts"))
     yield backends
     await backends.aclose()

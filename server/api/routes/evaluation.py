@@ -173,7 +173,7 @@ async def retry_evaluation(attempt_id: str, principal: Member, db: DB, request: 
     if principal.user_id != session.owner_id and not is_coach(principal, scenario):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the learner or a coach can retry the evaluation")
     has_evaluation = db.scalar(select(Evaluation.id).where(Evaluation.attempt_id == attempt.id)) is not None
-    if has_evaluation or attempt.state != "error" or not attempt.transcript or attempt.started_at is None:
+    if has_evaluation or attempt.state != "error":
         raise HTTPException(status.HTTP_409_CONFLICT, "only an attempt whose evaluation failed can be evaluated again")
     if not (attempt.error or "").startswith("The evaluation failed"):
         raise HTTPException(

@@ -23,13 +23,21 @@ export async function api(path, { method = "GET", body, form } = {}) {
   const data = text ? safeJson(text) : null;
   if (!response.ok) {
     const detail = data && data.detail;
-    const message = typeof detail === "string" ? detail : detail && detail.message ? detail.message : Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : `${response.status} ${response.statusText}`;
+    const message = typeof detail === "string" ? detail : detail && detail.message ? detail.message : Array.isArray(detail) ? detail.map(validationText).join("; ") : `${response.status} ${response.statusText}`;
     const error = new Error(message);
     error.status = response.status;
     error.data = data;
+    error.missing = data && Array.isArray(data.missing) ? data.missing : [];
     throw error;
   }
   return data;
+}
+
+// A pydantic validation error as a reader would say it: "time_limit_minutes: Input should be 5, 10, 15 or 30".
+function validationText(item) {
+  const where = (item.loc || []).filter((part) => part !== "body" && part !== "query").join(".");
+  const msg = String(item.msg || "").replace(/^Value error, /, "");
+  return where ? `${where}: ${msg}` : msg;
 }
 
 function safeJson(text) {
