@@ -131,6 +131,40 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A grading worker: consumes grading jobs (Redis Streams with REDIS_URL, else the database queue)."""
+    import asyncio
+    import signal
+
+    from models.registry import load_backends
+    from server.grading import GradingService, grader_mode, make_queue
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    database = _database(settings)
+
+    async def work() -> None:
+        backends = await load_backends(settings.models, ("grader_llm",))
+        queue = make_queue(settings, database)
+        service = GradingService(database, queue, backends.grader_llm, mode=grader_mode(settings))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"grading worker {args.name or ''} ready ({'redis' if settings.redis_url else 'database'} queue)",
+            flush=True,
+        )
+        try:
+            await service.run(stop, args.name or None)
+        finally:
+            await queue.close()
+            await backends.aclose()
+
+    asyncio.run(work())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparring", description="Self-hosted voice roleplay practice.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the configured model backends and their files")
     models.add_argument("--profile")
     models.set_defaults(func=cmd_models)
+
+    worker = sub.add_parser("worker", help="run a grading worker (scale these on the queue's backlog)")
+    worker.add_argument("--profile")
+    worker.add_argument("--name", help="consumer name (default: host-pid)")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--profile")
