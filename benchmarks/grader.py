@@ -286,7 +286,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     for mode_name in args.modes.split(","):
         mode: Mode = "llm" if mode_name == "llm" else "hybrid"
-        grader = Grader(llm, mode=mode, n_ctx=args.n_ctx)
+        # llm mode measures the model alone: no checklist scores stand in for its invalid answers.
+        grader = Grader(llm, mode=mode, n_ctx=args.n_ctx, checklist_fallback=False)
         runs = await grade_all(grader, cases, args.runs)
         results["modes"][mode] = collect(mode, cases, runs)
     results["wall_s"] = round(time.time() - started, 1)

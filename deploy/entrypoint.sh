@@ -1,6 +1,6 @@
 #!/bin/sh
 # Image entrypoint: refuse to start in production while a configuration value still holds a
-# placeholder from deploy/.env.example or deploy/k8s/secret.yaml, then run the command (as PID 1's child:
+# placeholder from deploy/.env.example or deploy/k8s/base/secret.yaml, then run the command (as PID 1's child:
 # tini is PID 1). The app itself refuses a default SPARRING_SECRET_KEY; this also covers passwords
 # inside DATABASE_URL / REDIS_URL and the TURN credential.
 set -eu

@@ -37,7 +37,7 @@ from grader.records import (
     Quote,
     TranscriptTurn,
 )
-from grader.rubric import Goal, Rubric
+from grader.rubric import Criterion, Goal, Rubric
 from grader.schema import JSON, criterion_schema, debrief_schema, goals_schema, max_output_tokens, parse
 from grader.scoring import coverage_result, goal_from_match, model_result, overall_score, signal_hits
 from grader.segments import LongTranscriptReader
@@ -120,6 +120,7 @@ class Grader:
         embedder: Embedder | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         repeat_penalty: float = 1.1,
+        checklist_fallback: bool = True,
     ) -> None:
         if mode not in ("hybrid", "llm"):
             raise GraderError(f"grader mode must be hybrid or llm, not {mode!r}")
@@ -132,6 +133,9 @@ class Grader:
         # A little repetition penalty keeps a small model from looping inside a JSON string; the grammar
         # still forces the structure.
         self.repeat_penalty = repeat_penalty
+        # llm mode, when the model's answer is invalid twice: score from the checklist (True), or give the
+        # lowest score (False: how the calibration benchmark measures the model alone).
+        self.checklist_fallback = checklist_fallback
 
     async def grade(
         self,
@@ -234,7 +238,7 @@ class Grader:
             data = await calls.json([system, request], schema)
             hits = context.hits[criterion.name]
             if data is None:
-                fallback = coverage_result(criterion, hits)
+                fallback = coverage_result(criterion, hits) if self.checklist_fallback else _lowest(criterion, hits)
                 fallback.flags.append("model_output_invalid")
                 results.append(fallback)
                 continue
@@ -259,6 +263,8 @@ class Grader:
         for match in matches:
             if data is None:
                 result = goal_from_match(match)
+                if not self.checklist_fallback:
+                    result.achieved, result.evidence = False, []
                 result.flags.append("model_output_invalid")
                 results.append(result)
                 continue
@@ -269,6 +275,10 @@ class Grader:
                 achieved, flags = False, [*flags, "achieved_without_evidence"]
             results.append(GoalResult(match.goal.name, match.goal.description, achieved, kept, flags, match.similarity))
         return results
+
+
+def _lowest(criterion: Criterion, hits: Sequence[ChecklistHit]) -> CriterionResult:
+    return model_result(criterion, 1.0 if criterion.kind == "scale" else 0.0, "No valid model output.", [], [], hits)
 
 
 def _hints(hits: Sequence[ChecklistHit]) -> list[str]:

@@ -134,9 +134,13 @@ def validate(instance: Any, schema: JSON, path: str = "$") -> list[str]:
 
 
 def parse(text: str, schema: JSON) -> tuple[JSON | None, str]:
-    """(the parsed object, "") when `text` is JSON valid against `schema`, else (None, the reason)."""
+    """(the parsed object, "") when `text` is JSON valid against `schema`, else (None, the reason).
+
+    Raw control characters inside strings are accepted (`strict=False`): llama.cpp's schema grammar
+    lets a newline into a string, which changes no structure, and the strings are checked anyway.
+    """
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as error:
         return None, f"not JSON ({error.msg} at {error.pos} of {len(text)} characters)"
     errors = validate(data, schema)

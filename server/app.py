@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
 from server.api.routes import artifacts, auth, evaluation, live, roleplays
 from server.grading import GradingService, grader_mode, make_queue
 from server.live import CallManager
+from server.metrics import Metrics
 from server.settings import Settings, get_settings
 from server.store.db import Database
 from server.ui import pages
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             host_addresses=tuple(settings.webrtc.host_addresses),
             relay_only=settings.webrtc.relay_only,
         )
+        metrics = Metrics()
+        app.state.metrics = metrics
+        for role, info in app.state.backends.infos().items():
+            metrics.model_loaded.labels(role, info.backend).set(1)
         queue = make_queue(settings, database)
         grading = GradingService(database, queue, app.state.backends.grader_llm, mode=grader_mode(settings))
         app.state.grading = grading
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             max_live=settings.max_live_sessions,
             node=node,
             on_finished=grading.enqueue,
+            metrics=metrics,
         )
         workers = settings.grader_workers if settings.grader_workers >= 0 else (0 if settings.redis_url else 1)
         if app.state.backends.grader_llm is None:
@@ -88,6 +94,16 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.include_router(live.ice_router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files, name="static")
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def prometheus(request: Request) -> Response:
+        metrics: Metrics = request.app.state.metrics
+        stats = await request.app.state.grading.queue.stats()
+        for state in ("waiting", "in_flight", "delayed", "dead"):
+            metrics.queue.labels(state).set(getattr(stats, state))
+        for seconds in request.app.state.grading.drain_durations():
+            metrics.job_seconds.observe(seconds)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, Any]:

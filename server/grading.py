@@ -64,7 +64,7 @@ class GradingService:
         self.grader_llm = grader_llm
         self.mode = mode
         self._grader: Grader | None = None
-        self.durations: list[float] = []  # recent job latencies, for /metrics
+        self._durations: list[float] = []  # job latencies not yet reported to /metrics
 
     # ------------------------------------------------------------------ enqueue
 
@@ -125,7 +125,7 @@ class GradingService:
             task.transcript, load_template(task.template), goals=task.goals, instructions=task.instructions
         )
         stored = await asyncio.to_thread(self._store, task, evaluation.to_dict(), evaluation.overall)
-        self.durations = [*self.durations[-99:], time.perf_counter() - started]
+        self._durations = [*self._durations[-999:], time.perf_counter() - started]
         log.info(
             "graded attempt %s (%s, %.1f)", attempt_id, "stored" if stored else "already stored", evaluation.overall
         )
@@ -149,6 +149,10 @@ class GradingService:
                 if attempt is not None:
                     attempt.state = "completed"
             return False
+
+    def drain_durations(self) -> list[float]:
+        durations, self._durations = self._durations, []
+        return durations
 
     async def on_dead(self, job: Job, reason: str) -> None:
         """A job that failed for good: the attempt shows the error and can be retried."""

@@ -20,6 +20,7 @@ from typing import Any
 from models.registry import Backends
 from pipeline.conversation import Conversation
 from pipeline.events import EventLog
+from server.metrics import Metrics
 from server.store.db import Database
 from server.store.tables import Attempt, Contact, PracticeSession
 from server.workspace.attempts import attempt_for_call
@@ -66,6 +67,7 @@ class CallManager:
         max_live: int,
         node: str | None = None,
         on_finished: Callable[[str], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.backends = backends
@@ -74,6 +76,8 @@ class CallManager:
         self.max_live = max_live
         self.node = node or socket.gethostname()
         self.on_finished = on_finished
+        self.metrics = metrics or Metrics()
+        self.metrics.live_limit.set(max_live)
         self.calls: dict[str, LiveCall] = {}  # by attempt id
         self._opening: set[str] = set()  # session ids between admission and registration
 
@@ -93,8 +97,11 @@ class CallManager:
         self, session_id: str, *, user_id: str, workspace_id: str, is_admin: bool, transport: str, mode: str | None
     ) -> LiveCall:
         if self.find(session_id=session_id) is not None or session_id in self._opening:
+            self.metrics.refused.labels("409").inc()
             raise CallRefused(409, "this session already has a live call; end it before starting another")
         if self.live_count >= self.max_live:
+            # Admission control: a new call never degrades the calls already running.
+            self.metrics.refused.labels("503").inc()
             raise CallRefused(503, f"this node is at its limit of {self.max_live} live calls", retry_after=30)
         self._opening.add(session_id)
         try:
@@ -164,6 +171,7 @@ class CallManager:
                 artifacts=artifacts,
             )
         self.calls[call.attempt_id] = call
+        self.metrics.live_sessions.set(len(self.calls))
         return call
 
     # ------------------------------------------------------------------ running
@@ -190,6 +198,10 @@ class CallManager:
                     turns = call.conversation.transcript.as_list()
                     learner = sum(1 for t in turns if t["speaker"] == "learner")
                     await asyncio.to_thread(self._update, call.attempt_id, transcript=turns, interactions=learner)
+                elif event.type == "turn_metrics":
+                    self.metrics.observe_turn(event.data)
+                elif event.type == "interruption":
+                    self.metrics.interruptions.inc()
                 elif event.type == "state" and event.data.get("state") in ("in_session", "paused"):
                     await asyncio.to_thread(self._update, call.attempt_id, state=event.data["state"])
                 elif event.type == "ended":
@@ -237,6 +249,9 @@ class CallManager:
             recording_path=str(recording) if recording.exists() else None,
         )
         self.calls.pop(call.attempt_id, None)
+        self.metrics.live_sessions.set(len(self.calls))
+        self.metrics.underruns.inc(conversation.underruns)
+        self.metrics.calls.labels(state).inc()
         log.info("call %s ended (%s, %s turns)", call.attempt_id, conversation.end_reason, len(turns))
         if state == "ended" and learner_turns and self.on_finished is not None:
             await self.on_finished(call.attempt_id)
@@ -267,6 +282,7 @@ class CallManager:
             await call.peer.close()
         await call.conversation.end("not_connected")
         self.calls.pop(call.attempt_id, None)
+        self.metrics.live_sessions.set(len(self.calls))
         await asyncio.to_thread(self._update, call.attempt_id, state="initializing")
 
     def live_attempts(self) -> list[str]:
