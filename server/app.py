@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             workers = 0
         stop = asyncio.Event()
         worker_tasks = [asyncio.ensure_future(grading.run(stop, f"{node or 'server'}-{i}")) for i in range(workers)]
+        if settings.purge_interval_s:
+            worker_tasks.append(asyncio.ensure_future(_purge_periodically(database, settings, stop)))
         try:
             yield
         finally:
@@ -118,3 +120,16 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
         }
 
     return app
+
+
+async def _purge_periodically(database: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """The retention purge, now and then every `purge_interval_s` (a setting change applies at the next run)."""
+    from server.purge import purge_expired
+
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(purge_expired, database, settings.data_dir)
+        except Exception:  # keep serving; the next run tries again
+            log.exception("retention purge failed")
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.purge_interval_s)

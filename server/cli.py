@@ -165,6 +165,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from server.purge import purge_expired
+
+    settings = _settings(args)
+    report = purge_expired(_database(settings), settings.data_dir)
+    print(
+        f"purged {report.audio} audio, {report.event_logs} event logs, {report.videos} videos, "
+        f"{report.transcripts} transcripts, {report.evaluations} evaluations ({report.files} files)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparring", description="Self-hosted voice roleplay practice.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--profile")
     worker.add_argument("--name", help="consumer name (default: host-pid)")
     worker.set_defaults(func=cmd_worker)
+
+    purge = sub.add_parser("purge", help="delete what the workspaces' retention settings say has expired")
+    purge.add_argument("--profile")
+    purge.set_defaults(func=cmd_purge)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--profile")

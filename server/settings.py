@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     # Grading workers inside the server process: -1 = one when there is no Redis (the database queue),
     # none with Redis (run `sparring worker` processes instead).
     grader_workers: int = Field(default=-1, ge=-1, le=16)
+    purge_interval_s: float = Field(default=3600, ge=0, description="retention purge period; 0: never in-process")
     # Which backends this process loads; a grader worker needs only grader_llm.
     load_roles: tuple[str, ...] = ("vad", "asr", "persona_llm", "grader_llm", "tts", "turn")
 

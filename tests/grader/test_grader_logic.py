@@ -239,3 +239,11 @@ async def test_hybrid_grades_even_on_a_tiny_context() -> None:
     assert len(evaluation.criteria) == 2 and evaluation.debrief.what_was_missing and llm.requests
     for messages, options in llm.requests:
         assert prompt_tokens(messages) + options.max_tokens <= 512
+
+
+async def test_without_checklist_fallback_an_invalid_answer_scores_lowest() -> None:
+    llm = SchemaLLM(reply=lambda messages, options: "not json")
+    g = Grader(llm, mode="llm", embedder=BagOfWordsEmbedder(), checklist_fallback=False)  # type: ignore[arg-type]
+    evaluation = await g.grade(SHORT, SMALL_RUBRIC)
+    assert [(r.score, r.source) for r in evaluation.criteria] == [(1.0, "llm"), (0.0, "llm")]
+    assert evaluation.overall == 0.0 and not evaluation.goals[0].achieved
