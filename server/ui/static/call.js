@@ -1,5 +1,6 @@
 // The live call page: briefing, then a WebRTC voice call (or a WebSocket chat) with live events.
 import { api, clock, el } from "/static/api.js";
+import { renderSidebar, whoami } from "/static/app/shell.js";
 
 const sessionId = location.pathname.split("/").filter(Boolean).pop();
 const params = new URLSearchParams(location.search);
@@ -28,11 +29,35 @@ function showError(id, message) {
   $(id).hidden = !message;
 }
 
+function documentItem(scenarioId, d) {
+  const body = el("div", { class: "doc-text", text: "Loading..." });
+  const details = el("details", {}, el("summary", { text: d.name }), body);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    try {
+      const doc = await api(`/api/v1/scenarios/${scenarioId}/documents/${d.id}`);
+      body.replaceChildren(
+        document.createTextNode(doc.text || "(no text could be read from this file)"),
+        el("p", {}, el("a", { href: `/api/v1/scenarios/${scenarioId}/documents/${d.id}/file`, target: "_blank", rel: "noopener", text: "Open the original file" })),
+      );
+    } catch (error) {
+      body.textContent = `Could not open this document: ${error.message}`;
+    }
+  });
+  return el("li", {}, details);
+}
+
 async function loadBriefing() {
   try {
     const session = await api(`/api/v1/sessions/${sessionId}`);
     const b = session.briefing || {};
-    $("title").textContent = session.name || "";
+    $("title").textContent = session.kind === "test" ? "Test session" : session.scenario_name || "";
+    $("call-heading").textContent = session.name || "Live call";
+    document.title = `${session.name || "Live call"} · Sparring`;
+    $("session-link").textContent = session.name || "Session";
+    $("session-link").href = `/app/sessions/${sessionId}`;
     if (b.persona) {
       const who = [b.persona.job_title, b.persona.company].filter(Boolean).join(", ");
       $("persona-summary").textContent = `You are talking to ${b.persona.name}${who ? `, ${who}` : ""}.`;
@@ -40,11 +65,9 @@ async function loadBriefing() {
     $("time-limit").textContent = b.time_limit_minutes ?? "-";
     $("instructions").textContent = b.participant_instructions || "";
     $("goals").replaceChildren(...(b.goals || []).map((g) => el("li", { text: typeof g === "string" ? g : g.description || g.name })));
-    $("documents").replaceChildren(
-      ...(b.documents || []).map((d) =>
-        el("li", {}, el("details", {}, el("summary", { text: d.name }), el("p", { class: "doc-text", text: d.text || "" }))),
-      ),
-    );
+    $("documents").replaceChildren(...(b.documents || []).map((d) => documentItem(session.scenario_id, d)));
+    $("no-documents").hidden = Boolean((b.documents || []).length);
+    if (!(b.goals || []).length) $("goals").replaceChildren(el("li", { class: "muted", text: "No goals listed." }));
     if (b.mode === "hybrid") $("mode-picker").hidden = false;
     mode = b.mode === "text" ? "text" : "voice";
   } catch (error) {
@@ -101,6 +124,7 @@ function finish(event) {
   $("chat").hidden = true;
   document.querySelector("#call .controls").hidden = true;
   if (live.attemptId) $("review-link").href = `/app/attempts/${live.attemptId}`;
+  else $("review-link").href = `/app/sessions/${sessionId}`;
   clearInterval(statsTimer);
   setTimeout(() => pc && pc.close(), 500);
 }
@@ -236,5 +260,16 @@ $("report-send").addEventListener("click", async () => {
   }
 });
 
+// Leaving the page ends the call: ask first while it is live.
+window.addEventListener("beforeunload", (event) => {
+  if (["connecting", "in_session", "paused"].includes(live.state)) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+whoami()
+  .then((me) => renderSidebar($("sidebar"), me, location.pathname))
+  .catch(() => {});
 loadBriefing();
 if (params.get("autostart") === "1") $("start").click();
