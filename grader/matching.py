@@ -123,9 +123,8 @@ def sentence_units(turns: Iterable[TranscriptTurn], speakers: Iterable[Speaker] 
         for index, (start, _end) in enumerate(spans):
             for last in range(index, min(index + PAIR, len(spans))):
                 text = turn.text[start : spans[last][1]]
-                if MIN_SENTENCE_WORDS <= len(text.split()) <= MAX_UNIT_WORDS or (
-                    last == index and len(text.split()) >= MIN_SENTENCE_WORDS
-                ):
+                size = len(text.split())
+                if size >= MIN_SENTENCE_WORDS and (last == index or size <= MAX_UNIT_WORDS):
                     units.append(Unit(turn.number, turn.speaker, text, classify_question(text) is not None))
     return units
 
@@ -163,10 +162,10 @@ class ChecklistMatcher:
 
     def match(self, rubric: Rubric, turns: Sequence[TranscriptTurn]) -> Matches:
         """Blocking (runs the embedding model): call it from an executor."""
-        learner_units = sentence_units(turns)
         all_units = sentence_units(turns, ("learner", "persona"))
         vectors = self.embedder.encode([u.text for u in all_units])
-        learner_vectors = vectors[[i for i, u in enumerate(all_units) if u.speaker == "learner"]]
+        learner = [i for i, u in enumerate(all_units) if u.speaker == "learner"]
+        learner_units, learner_vectors = [all_units[i] for i in learner], vectors[learner]
         criteria: dict[str, list[ChecklistHit]] = {}
         for criterion in rubric.criteria:
             hits = []

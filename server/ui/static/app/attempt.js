@@ -4,7 +4,7 @@
 // recording's audio highlighting the turn being played).
 import { api, el } from "/static/api.js";
 import { hbarChart, donut } from "/static/app/charts.js";
-import { attemptBadge, errorNotice, field, fmtDateTime, humanize, input, link, notice, pageHeader, seconds, select, tabs, textarea, toast } from "/static/app/ui.js";
+import { attemptBadge, errorNotice, field, fmtDateTime, humanize, input, link, notice, pageHeader, seconds, select, tabs, textarea, toast, fill } from "/static/app/ui.js";
 
 const POLL_MS = 2000;
 const WAITING = ["initializing", "connecting", "in_session", "paused", "ended", "evaluating"];
@@ -23,7 +23,7 @@ export async function render(ctx) {
   const drawHead = () => {
     const crumbs = [["/app/training", "Roleplay Training"]];
     if (session) crumbs.push([`/app/sessions/${session.id}`, session.name]);
-    head.replaceChildren(
+    fill(head, 
       pageHeader(`Attempt ${attempt.number}${session ? ` · ${session.name}` : ""}`, { crumbs }),
       el("p", { class: "controls muted" }, attemptBadge(attempt.state), ` ${fmtDateTime(attempt.started_at || attempt.created_at)}`,
         attempt.started_at && attempt.ended_at ? ` · ${seconds((new Date(attempt.ended_at) - new Date(attempt.started_at)) / 1000)} long` : "",
@@ -56,10 +56,10 @@ export async function render(ctx) {
         .then((signed) => {
           audio = el("audio", { controls: true, preload: "metadata", src: new URL(signed.url, location.href).pathname + new URL(signed.url, location.href).search, "aria-label": "Recording of the call" });
           audio.addEventListener("timeupdate", () => follow(list, turns, audio.currentTime));
-          player.replaceChildren(el("label", { class: "small muted", text: "Recording (you on the left, the persona on the right)" }), audio);
+          fill(player, el("label", { class: "small muted", text: "Recording (you on the left, the persona on the right)" }), audio);
           window.sparringReview = { audio };
         })
-        .catch((error) => player.replaceChildren(el("p", { class: "small muted", text: `No recording to play: ${error.message}` })));
+        .catch((error) => fill(player, el("p", { class: "small muted", text: `No recording to play: ${error.message}` })));
     }
     if (highlightTurn) {
       const target = list.querySelector(`#turn-${highlightTurn}`);
@@ -237,7 +237,7 @@ export async function render(ctx) {
         view = await api(`/api/v1/attempts/${attempt.id}/evaluation/${path}`, { method: "POST", body });
         toast(done);
         redraw("evaluation");
-      } catch (error) { messages.replaceChildren(errorNotice(error)); }
+      } catch (error) { fill(messages, errorNotice(error)); }
     };
     // Override a criterion's score.
     const critSel = select(criteria.map((c) => [c.name, c.title || humanize(c.name)]), "", { name: "criterion" });
@@ -245,19 +245,19 @@ export async function render(ctx) {
     const drawScores = () => {
       const c = criteria.find((x) => x.name === critSel.value);
       const opts = c && c.kind === "check" ? [["1", "Met"], ["0", "Not met"]] : [["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"], ["5", "5"]];
-      scoreSel.replaceChildren(...opts.map(([v, l]) => el("option", { value: v, text: l })));
+      fill(scoreSel, ...opts.map(([v, l]) => el("option", { value: v, text: l })));
       if (c) scoreSel.value = String(Math.round(Number(c.score)));
     };
     critSel.addEventListener("change", drawScores);
     drawScores();
     const reason = input("", { name: "reason", maxlength: 2000, required: true });
-    const overrideForm = el("form", { class: "fieldset", onsubmit: (e) => { e.preventDefault(); if (!reason.value.trim()) { messages.replaceChildren(notice("Give a reason for the new score.", "error")); return; } act("overrides", { criterion: critSel.value, score: Number(scoreSel.value), reason: reason.value.trim() }, "Score changed."); } },
+    const overrideForm = el("form", { class: "fieldset", onsubmit: (e) => { e.preventDefault(); if (!reason.value.trim()) { fill(messages, notice("Give a reason for the new score.", "error")); return; } act("overrides", { criterion: critSel.value, score: Number(scoreSel.value), reason: reason.value.trim() }, "Score changed."); } },
       el("legend", { text: "Change a score" }),
       el("div", { class: "grid three" }, field("Criterion", critSel), field("Score", scoreSel), field("Reason", reason)),
       el("button", { type: "submit", text: "Save score" }));
     const turnSel = select((attempt.transcript || []).map((t) => [String(t.number), `${t.number}. ${t.speaker === "learner" ? "You" : "Persona"}: ${t.text.slice(0, 60)}`]), "", { name: "turn" });
     const text = textarea("", { name: "comment", rows: 2, maxlength: 4000 });
-    const commentForm = el("form", { class: "fieldset", onsubmit: (e) => { e.preventDefault(); if (!text.value.trim()) { messages.replaceChildren(notice("Write a comment first.", "error")); return; } act("comments", { turn: Number(turnSel.value), text: text.value.trim() }, "Comment added."); } },
+    const commentForm = el("form", { class: "fieldset", onsubmit: (e) => { e.preventDefault(); if (!text.value.trim()) { fill(messages, notice("Write a comment first.", "error")); return; } act("comments", { turn: Number(turnSel.value), text: text.value.trim() }, "Comment added."); } },
       el("legend", { text: "Comment on a turn" }), field("Turn", turnSel), field("Comment", text), el("button", { type: "submit", text: "Add comment" }));
     box.append(messages, overrideForm, (attempt.transcript || []).length ? commentForm : null,
       el("div", { class: "controls" }, el("button", { type: "button", class: "primary", text: coach.reviewed ? "Mark reviewed again" : "Mark reviewed", onclick: () => act("reviewed", undefined, "Marked as reviewed.") })));
@@ -274,7 +274,7 @@ export async function render(ctx) {
       { id: "evaluation", label: "Evaluation", render: evaluationPanel },
       { id: "transcript", label: "Transcript", render: transcriptPanel },
     ], current, (id) => history.replaceState({}, "", `${location.pathname}${id === "transcript" ? "?tab=transcript" : ""}`));
-    body.replaceChildren(tabView.node);
+    fill(body, tabView.node);
   };
   const poll = () => {
     clearTimeout(timer);
@@ -292,7 +292,7 @@ export async function render(ctx) {
     }, POLL_MS);
   };
   if (location.hash.startsWith("#turn-")) highlightTurn = Number(location.hash.slice(6));
-  page.replaceChildren(head, body);
+  fill(page, head, body);
   redraw(highlightTurn ? "transcript" : undefined);
   poll();
   return () => {

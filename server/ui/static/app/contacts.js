@@ -3,8 +3,7 @@
 import { api, el } from "/static/api.js";
 import { openSessionDialog } from "/static/app/session_dialog.js";
 import {
-  confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, modal, notice, pageHeader, pager, sessionBadge, tabs, textarea, toast,
-} from "/static/app/ui.js";
+  confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, modal, notice, pageHeader, pager, sessionBadge, tabs, textarea, toast, fill } from "/static/app/ui.js";
 
 const PAGE_SIZE = 15;
 
@@ -32,13 +31,13 @@ function contactForm(contact, onSaved) {
       );
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        if (!name.value.trim()) { status.replaceChildren(notice("Give the contact a name.", "error")); return; }
+        if (!name.value.trim()) { fill(status, notice("Give the contact a name.", "error")); return; }
         const body = { name: name.value.trim(), title: title.value.trim(), company: company.value.trim(), profile_url: url.value.trim(), notes: notes.value.trim() };
         try {
           const saved = await api(contact ? `/api/v1/contacts/${contact.id}` : "/api/v1/contacts", { method: contact ? "PATCH" : "POST", body });
           close("saved");
           onSaved(saved);
-        } catch (error) { status.replaceChildren(errorNotice(error)); }
+        } catch (error) { fill(status, errorNotice(error)); }
       });
       dialog.append(form);
     },
@@ -58,18 +57,18 @@ function importDialog(onDone) {
       );
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        if (!file.files.length) { status.replaceChildren(notice("Choose a CSV file first.", "error")); return; }
+        if (!file.files.length) { fill(status, notice("Choose a CSV file first.", "error")); return; }
         const formData = new FormData();
         formData.append("file", file.files[0]);
         try {
           const result = await api("/api/v1/contacts/import", { method: "POST", form: formData });
-          status.replaceChildren(notice(`Imported ${result.created} contact${result.created === 1 ? "" : "s"}.`, result.errors.length ? "" : "ok"));
+          fill(status, notice(`Imported ${result.created} contact${result.created === 1 ? "" : "s"}.`, result.errors.length ? "" : "ok"));
           if (result.errors.length) {
             status.append(el("div", { class: "notice error", role: "alert" }, `${result.errors.length} row${result.errors.length === 1 ? " was" : "s were"} skipped:`,
               el("ul", { class: "missing" }, result.errors.map((e) => el("li", { text: `line ${e.row}: ${e.error}` })))));
           }
           onDone(result);
-        } catch (error) { status.replaceChildren(errorNotice(error, "Import failed: ")); }
+        } catch (error) { fill(status, errorNotice(error, "Import failed: ")); }
       });
       dialog.append(form);
     },
@@ -88,7 +87,7 @@ async function list(ctx) {
     try {
       const data = await api(`/api/v1/contacts?${params}`);
       if (!ctx.current()) return;
-      results.replaceChildren(
+      fill(results, 
         dataTable({
           caption: "Contacts",
           columns: [
@@ -103,7 +102,7 @@ async function list(ctx) {
         }),
         pager({ page: state.page, pageSize: PAGE_SIZE, total: data.total, onPage: (p) => { state.page = p; load(); } }),
       );
-    } catch (error) { results.replaceChildren(errorNotice(error, "Could not load the contacts: ")); }
+    } catch (error) { fill(results, errorNotice(error, "Could not load the contacts: ")); }
   };
   const search = input(state.q, { type: "search", name: "q", placeholder: "Name, title or company" });
   search.addEventListener("input", debounce(() => { state.q = search.value.trim(); state.page = 1; load(); }));
@@ -111,10 +110,10 @@ async function list(ctx) {
     el("button", { type: "button", text: "Import CSV", onclick: () => importDialog(() => load()) }),
     el("button", { type: "button", class: "primary", text: "Add contact", onclick: () => contactForm(null, (c) => { toast(`Added ${c.name}.`); navigate(`/app/contacts/${c.id}`); }) }),
   ] : [];
-  page.replaceChildren(
+  fill(page, 
     pageHeader("Contacts", { actions }),
     el("p", { class: "muted", text: "The people you really talk to. Rehearse a conversation with one of them before the real call." }),
-    el("section", { class: "card", "aria-label": "Contacts" }, el("form", { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() }, el("div", { class: "field grow" }, field("Search", search))), results),
+    el("section", { class: "card", "aria-label": "Contacts" }, el("form", { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() }, field("Search", search, "", "grow")), results),
   );
   await load();
 }
@@ -126,13 +125,13 @@ async function detail(ctx) {
   const canEdit = me.role !== "read_only";
   const messages = el("div", { "aria-live": "polite" });
   const roleplays = async (panel) => {
-    panel.replaceChildren(el("p", { class: "loading", text: "Loading..." }));
+    fill(panel, el("p", { class: "loading", text: "Loading..." }));
     try {
       const rows = await api(`/api/v1/contacts/${contact.id}/roleplays`);
-      panel.replaceChildren(
+      fill(panel, 
         canEdit ? el("div", { class: "controls" }, el("button", {
           type: "button", class: "primary", text: "Create Roleplay",
-          onclick: () => openSessionDialog({ contact, onCreated: (s) => { location.href = `/call/${s.id}`; } }).catch((e) => messages.replaceChildren(errorNotice(e))),
+          onclick: () => openSessionDialog({ contact, onCreated: (s) => { location.href = `/call/${s.id}`; } }).catch((e) => fill(messages, errorNotice(e))),
         })) : null,
         el("h2", { text: "Roleplays with this contact" }),
         dataTable({
@@ -148,7 +147,7 @@ async function detail(ctx) {
           empty: "No roleplays yet. Create one to rehearse a conversation with this person.",
         }),
       );
-    } catch (error) { panel.replaceChildren(errorNotice(error, "Could not load the roleplays: ")); }
+    } catch (error) { fill(panel, errorNotice(error, "Could not load the roleplays: ")); }
   };
   const details = (panel) => {
     panel.append(el("dl", { class: "facts" },
@@ -165,7 +164,7 @@ async function detail(ctx) {
       type: "button", class: "danger", text: "Delete",
       onclick: async () => {
         if (!(await confirmDialog({ title: "Delete contact?", body: `${contact.name} is removed. Roleplays with them stay.`, confirm: "Yes, delete" }))) return;
-        try { await api(`/api/v1/contacts/${contact.id}`, { method: "DELETE" }); toast(`Deleted ${contact.name}.`); navigate("/app/contacts"); } catch (error) { messages.replaceChildren(errorNotice(error)); }
+        try { await api(`/api/v1/contacts/${contact.id}`, { method: "DELETE" }); toast(`Deleted ${contact.name}.`); navigate("/app/contacts"); } catch (error) { fill(messages, errorNotice(error)); }
       },
     }),
   ] : [];
@@ -173,7 +172,7 @@ async function detail(ctx) {
     { id: "roleplay", label: "Roleplay", render: roleplays },
     { id: "details", label: "Details", render: details },
   ], query.get("tab") || "roleplay");
-  page.replaceChildren(
+  fill(page, 
     pageHeader(contact.name, { crumbs: [["/app/contacts", "Contacts"]], actions }),
     el("p", { class: "muted", text: [contact.title, contact.company].filter(Boolean).join(" at ") }),
     messages,

@@ -2,7 +2,7 @@
 // Every control writes into the wizard's `data` object as the person types, so Back/Next keep what was entered.
 import { el } from "/static/api.js";
 import { MODES, PERSONALITY_LABELS, SCENARIO_TYPES, TEMPLATES, TIME_LIMITS } from "/static/app/catalog.js";
-import { field, humanize, input, nextId, select, textarea } from "/static/app/ui.js";
+import { field, humanize, input, nextId, select, textarea, fill } from "/static/app/ui.js";
 
 export function bind(control, data, key, transform = (v) => v) {
   const update = () => { data[key] = transform(control.type === "checkbox" ? control.checked : control.value); };
@@ -48,12 +48,12 @@ export function personaFields(container, data, personas, { withProfile = false }
   const card = el("div", { class: "persona-card", "aria-live": "polite" });
   const drawVerticals = () => {
     const verticals = [...new Set(personas.filter((p) => !eco.value || p.ecosystem === eco.value).map((p) => p.vertical).filter(Boolean))].sort();
-    vert.replaceChildren(el("option", { value: "", text: "All verticals" }), ...verticals.map((v) => el("option", { value: v, text: v })));
+    fill(vert, el("option", { value: "", text: "All verticals" }), ...verticals.map((v) => el("option", { value: v, text: v })));
     if (verticals.includes(data.vertical)) vert.value = data.vertical;
   };
   const drawPersonas = () => {
     const list = personas.filter((p) => (!eco.value || p.ecosystem === eco.value) && (!vert.value || p.vertical === vert.value));
-    who.replaceChildren(el("option", { value: "", text: "Choose a persona" }), ...list.map((p) =>
+    fill(who, el("option", { value: "", text: "Choose a persona" }), ...list.map((p) =>
       el("option", { value: p.id, text: `${p.name}${p.job_title ? `, ${p.job_title}` : ""}${p.company ? ` (${p.company})` : ""}` })));
     if (list.some((p) => p.id === data.persona_id)) who.value = data.persona_id;
     else if (list.length === 1) who.value = list[0].id;
@@ -64,7 +64,7 @@ export function personaFields(container, data, personas, { withProfile = false }
     const p = personas.find((x) => x.id === who.value);
     card.hidden = !p;
     if (!p) return;
-    card.replaceChildren(
+    fill(card, 
       el("strong", { text: p.name }), el("div", { class: "muted", text: [p.job_title, p.company, p.vertical].filter(Boolean).join(" · ") }),
       p.background ? el("p", { text: p.background }) : null,
       p.concerns ? el("p", {}, el("strong", { text: "Concerns: " }), p.concerns) : null,

@@ -2,7 +2,7 @@
 import { api, el } from "/static/api.js";
 import { COLORS, hbarChart } from "/static/app/charts.js";
 import { SCENARIO_TYPES, typeLabel } from "/static/app/catalog.js";
-import { dataTable, errorNotice, field, fmtDate, fmtScore, link, pageHeader, select } from "/static/app/ui.js";
+import { dataTable, errorNotice, field, fmtDate, fmtScore, link, pageHeader, select, fill } from "/static/app/ui.js";
 
 export async function render(ctx) {
   const { page, query } = ctx;
@@ -18,7 +18,7 @@ export async function render(ctx) {
       const rows = await api(`/api/v1/roleplays/leaderboard?${params}`);
       if (!ctx.current()) return;
       const top = rows.slice(0, 10);
-      results.replaceChildren(
+      fill(results, 
         rows.length ? el("section", { class: "card", "aria-labelledby": "lb-chart" }, el("h2", { id: "lb-chart", text: "Top scores" }),
           hbarChart({
             data: top.map((r, i) => ({ label: `${r.rank}. ${r.user} · ${r.scenario}`, value: r.overall_score, display: fmtScore(r.overall_score), color: COLORS[i === 0 ? 2 : 0] })),
@@ -38,7 +38,7 @@ export async function render(ctx) {
           rows, empty: "No completed, evaluated attempts for these filters yet.",
         })),
       );
-    } catch (error) { results.replaceChildren(errorNotice(error, "Could not load the leaderboard: ")); }
+    } catch (error) { fill(results, errorNotice(error, "Could not load the leaderboard: ")); }
   };
   const filters = el("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Filters" },
     field("Scenario", select([["", "All scenarios"], ...scenarios.map((s) => [s.id, s.name])], state.scenario_id, { name: "scenario_id" })),
@@ -46,6 +46,6 @@ export async function render(ctx) {
     field("Period", select([["week", "Last 7 days"], ["month", "Last 30 days"], ["quarter", "Last quarter"], ["year", "Last year"], ["all", "All time"]], state.period, { name: "period" })),
   );
   filters.addEventListener("change", () => { for (const s of filters.querySelectorAll("select")) state[s.name] = s.value; load(); });
-  page.replaceChildren(pageHeader("Leaderboard"), el("section", { class: "card" }, filters), results);
+  fill(page, pageHeader("Leaderboard"), el("section", { class: "card" }, filters), results);
   await load();
 }

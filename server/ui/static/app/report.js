@@ -3,7 +3,7 @@
 import { api, el } from "/static/api.js";
 import { donut, hbarChart, legend, lineChart, vbarChart } from "/static/app/charts.js";
 import { typeLabel } from "/static/app/catalog.js";
-import { dataTable, errorNotice, field, fmtDate, fmtScore, humanize, pageHeader, pct, select } from "/static/app/ui.js";
+import { dataTable, errorNotice, field, fmtDate, fmtScore, humanize, pageHeader, pct, select, fill } from "/static/app/ui.js";
 
 export async function render(ctx) {
   const { page, query } = ctx;
@@ -23,7 +23,7 @@ export async function render(ctx) {
       const weeks = r.by_week.map((w) => ({ label: new Date(`${w.week}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" }), value: w.attempts }));
       const criteria = r.criteria.map((c) => ({ label: humanize(c.name), value: c.average, display: `${c.average.toFixed(1)} (${c.count})` }));
       const learners = r.progress.filter((p) => p.scores.length);
-      results.replaceChildren(
+      fill(results, 
         el("div", { class: "grid four" },
           stat("Sessions", String(t.sessions), `${t.completed_sessions} completed, ${t.overdue_sessions} overdue`),
           stat("Attempts", String(t.attempts), `${r.trends.attempts_change >= 0 ? "+" : ""}${r.trends.attempts_change} vs the first half of the period`),
@@ -67,13 +67,13 @@ export async function render(ctx) {
         })),
         el("p", { class: "small muted", text: `From ${fmtDate(r.since)} to ${fmtDate(r.until)}. Test sessions are left out.` }),
       );
-    } catch (error) { results.replaceChildren(errorNotice(error, "Could not load the report: ")); }
+    } catch (error) { fill(results, errorNotice(error, "Could not load the report: ")); }
   };
   const filters = el("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Filters" },
     field("Period", select([["4", "Last 4 weeks"], ["12", "Last 12 weeks"], ["26", "Last 26 weeks"], ["52", "Last year"]], state.weeks, { name: "weeks" })),
     field("Scenario", select([["", "All scenarios"], ...scenarios.map((s) => [s.id, s.name])], state.scenario_id, { name: "scenario_id" })),
   );
   filters.addEventListener("change", () => { for (const s of filters.querySelectorAll("select")) state[s.name] = s.value; load(); });
-  page.replaceChildren(pageHeader("Report"), el("section", { class: "card" }, filters), results);
+  fill(page, pageHeader("Report"), el("section", { class: "card" }, filters), results);
   await load();
 }

@@ -4,8 +4,7 @@ import { api, el } from "/static/api.js";
 import { PERSONALITY_LABELS, templateLabel, typeLabel } from "/static/app/catalog.js";
 import { deleteScenario, duplicateScenario, testSession } from "/static/app/scenarios.js";
 import {
-  attemptBadge, confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, fmtScore, humanize, input, link, nextId, notice, pageHeader, sessionBadge, tabs, toast,
-} from "/static/app/ui.js";
+  attemptBadge, confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, fmtScore, humanize, input, link, nextId, notice, pageHeader, sessionBadge, tabs, toast, fill } from "/static/app/ui.js";
 
 const list = (items) => (items && items.length ? el("ul", {}, items.map((x) => el("li", { text: typeof x === "string" ? x : x.description || x.name || JSON.stringify(x) }))) : el("span", { class: "muted", text: "-" }));
 
@@ -59,25 +58,25 @@ export async function render(ctx) {
       inviteForm.addEventListener("submit", async (event) => {
         event.preventDefault();
         const ids = [...who.selectedOptions].map((o) => o.value);
-        if (!ids.length) { status.replaceChildren(notice("Pick at least one person.", "error")); return; }
+        if (!ids.length) { fill(status, notice("Pick at least one person.", "error")); return; }
         try {
           const body = { user_ids: ids, deadline: deadline.value ? new Date(`${deadline.value}T23:59:00`).toISOString() : null };
           const added = await api(`/api/v1/scenarios/${scenario.id}/participants`, { method: "POST", body });
           toast(`Invited ${added.map((p) => p.name || p.email).join(", ")}.`);
-          panel.replaceChildren();
+          fill(panel, );
           participants(panel);
-        } catch (error) { status.replaceChildren(errorNotice(error, "Could not invite: ")); }
+        } catch (error) { fill(status, errorNotice(error, "Could not invite: ")); }
       });
       const remove = async (p) => {
         if (!(await confirmDialog({ title: "Remove participant?", body: `${p.name || p.email} stops being assigned this scenario. Their history is kept.`, confirm: "Yes, remove" }))) return;
         try {
           await api(`/api/v1/scenarios/${scenario.id}/participants/${p.id}`, { method: "DELETE" });
           toast(`Removed ${p.name || p.email}.`);
-          panel.replaceChildren();
+          fill(panel, );
           participants(panel);
-        } catch (error) { status.replaceChildren(errorNotice(error, "Could not remove: ")); }
+        } catch (error) { fill(status, errorNotice(error, "Could not remove: ")); }
       };
-      panel.replaceChildren(
+      fill(panel, 
         dataTable({
           caption: "Participants",
           columns: [
@@ -93,7 +92,7 @@ export async function render(ctx) {
         }),
         inviteForm,
       );
-    } catch (error) { panel.replaceChildren(errorNotice(error, "Could not load the participants: ")); }
+    } catch (error) { fill(panel, errorNotice(error, "Could not load the participants: ")); }
   };
 
   const history = async (panel) => {
@@ -101,8 +100,8 @@ export async function render(ctx) {
     panel.append(el("p", { class: "loading", text: "Loading..." }));
     try {
       const people = await api(`/api/v1/scenarios/${scenario.id}/participation`);
-      if (!people.length) { panel.replaceChildren(el("p", { class: "empty", text: "Nobody has been invited yet." })); return; }
-      panel.replaceChildren(...people.map((p) => el("section", { class: "fieldset", "aria-label": p.name || p.email },
+      if (!people.length) { fill(panel, el("p", { class: "empty", text: "Nobody has been invited yet." })); return; }
+      fill(panel, ...people.map((p) => el("section", { class: "fieldset", "aria-label": p.name || p.email },
         el("h3", {}, p.name || p.email, " ", p.active ? null : el("span", { class: "badge", text: `Removed ${fmtDate(p.removed_at)}` })),
         el("p", { class: "small muted", text: `${p.email} · invited ${fmtDate(p.invited_at)}${p.deadline ? ` · deadline ${fmtDate(p.deadline)}` : ""}` }),
         dataTable({
@@ -117,14 +116,14 @@ export async function render(ctx) {
           rows: p.sessions, empty: "No sessions.",
         }),
       )));
-    } catch (error) { panel.replaceChildren(errorNotice(error, "Could not load the participation history: ")); }
+    } catch (error) { fill(panel, errorNotice(error, "Could not load the participation history: ")); }
   };
 
   const problems = async (panel) => {
     panel.append(el("p", { class: "loading", text: "Loading..." }));
     try {
       const rows = await api(`/api/v1/scenarios/${scenario.id}/problems`);
-      panel.replaceChildren(dataTable({
+      fill(panel, dataTable({
         caption: "Problem reports",
         columns: [
           { label: "Reported", render: (r) => fmtDateTime(r.created_at) },
@@ -136,14 +135,14 @@ export async function render(ctx) {
             render: (r) => (r.resolved_at ? el("span", { class: "badge ok", text: "Resolved" }) : canManage ? el("button", {
               type: "button", class: "small", text: "Mark resolved",
               onclick: async () => {
-                try { await api(`/api/v1/problems/${r.id}/resolve`, { method: "POST" }); toast("Marked resolved."); panel.replaceChildren(); problems(panel); } catch (error) { panel.prepend(errorNotice(error)); }
+                try { await api(`/api/v1/problems/${r.id}/resolve`, { method: "POST" }); toast("Marked resolved."); fill(panel, ); problems(panel); } catch (error) { panel.prepend(errorNotice(error)); }
               },
             }) : el("span", { class: "badge warn", text: "Open" })),
           },
         ],
         rows, empty: "No problems reported.",
       }));
-    } catch (error) { panel.replaceChildren(errorNotice(error, "Could not load the problem reports: ")); }
+    } catch (error) { fill(panel, errorNotice(error, "Could not load the problem reports: ")); }
   };
 
   const actions = [];
@@ -159,7 +158,7 @@ export async function render(ctx) {
     { id: "history", label: "Participation history", render: history },
     { id: "problems", label: "Problems", render: problems },
   ], query.get("tab") || "overview", (id) => window.history.replaceState({}, "", `${location.pathname}?tab=${id}`));
-  page.replaceChildren(
+  fill(page, 
     pageHeader(scenario.name, { crumbs: [["/app/scenarios", "Roleplay Scenarios"]], actions }),
     messages,
     el("section", { class: "card" }, view.node),

@@ -4,7 +4,7 @@
 import { api, el } from "/static/api.js";
 import { DEFAULT_TEMPLATE, loadPersonalities, loadPersonas } from "/static/app/catalog.js";
 import { advancedDetails, bind, detailsFields, evaluationFields, personaFields, personalityFields } from "/static/app/forms.js";
-import { chipsEditor, field, input, nextId, notice, pageHeader, textarea, toast, wizard } from "/static/app/ui.js";
+import { chipsEditor, field, input, nextId, notice, pageHeader, textarea, toast, wizard, fill } from "/static/app/ui.js";
 
 function blank(defaults) {
   return {
@@ -89,7 +89,7 @@ export async function render(ctx) {
           field("Expected sessions per week", bind(input(String(data.sessions_per_week), { type: "number", min: 0, max: 50, name: "sessions_per_week" }), data, "sessions_per_week", Number)),
         );
         const docs = el("ul", {});
-        const drawDocs = () => docs.replaceChildren(
+        const drawDocs = () => fill(docs, 
           ...data.documents.filter((d) => !data.removeDocs.includes(d.id)).map((d) => el("li", {}, `${d.name} `,
             el("button", { type: "button", class: "small", text: "Remove", "aria-label": `Remove ${d.name}`, onclick: () => { data.removeDocs.push(d.id); drawDocs(); } }))),
           ...data.newFiles.map((f, i) => el("li", {}, `${f.name} (to upload) `,
@@ -162,7 +162,7 @@ export async function render(ctx) {
       navigate(`/app/scenarios/${saved.id}`);
     },
   });
-  page.replaceChildren(
+  fill(page, 
     pageHeader(title, { crumbs: [["/app/scenarios", "Roleplay Scenarios"]] }),
     me.role === "read_only" ? notice("Read-only users cannot change scenarios.", "error") : null,
     el("section", { class: "card" }, w.node),

@@ -2,7 +2,7 @@
 // with search, filters, sort and pages; duplicate, delete (creator only, confirm) and "Test session".
 import { api, el } from "/static/api.js";
 import { SCENARIO_TYPES, typeLabel } from "/static/app/catalog.js";
-import { confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, pageHeader, pager, select, toast } from "/static/app/ui.js";
+import { confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, pageHeader, pager, select, toast, fill } from "/static/app/ui.js";
 
 const PAGE_SIZE = 10;
 
@@ -12,7 +12,7 @@ export async function testSession(scenario, messages) {
     const session = await api(`/api/v1/scenarios/${scenario.id}/test-session`, { method: "POST" });
     location.href = `/call/${session.id}`;
   } catch (error) {
-    messages.replaceChildren(errorNotice(error, error.missing && error.missing.length ? "" : "Could not start a test session: "));
+    fill(messages, errorNotice(error, error.missing && error.missing.length ? "" : "Could not start a test session: "));
     messages.scrollIntoView({ block: "nearest" });
   }
 }
@@ -22,7 +22,7 @@ export async function duplicateScenario(scenario, navigate, messages) {
     const copy = await api(`/api/v1/scenarios/${scenario.id}/duplicate`, { method: "POST" });
     toast(`Duplicated as "${copy.name}".`);
     navigate(`/app/scenarios/${copy.id}/edit`);
-  } catch (error) { messages.replaceChildren(errorNotice(error, "Could not duplicate: ")); }
+  } catch (error) { fill(messages, errorNotice(error, "Could not duplicate: ")); }
 }
 
 export async function deleteScenario(scenario, messages) {
@@ -33,7 +33,7 @@ export async function deleteScenario(scenario, messages) {
     toast(`Deleted "${scenario.name}".`);
     return true;
   } catch (error) {
-    messages.replaceChildren(errorNotice(error, "Could not delete: "));
+    fill(messages, errorNotice(error, "Could not delete: "));
     return false;
   }
 }
@@ -57,7 +57,7 @@ export async function render(ctx) {
     try {
       const data = await api(`/api/v1/scenarios?${params}`);
       if (!ctx.current()) return;
-      results.replaceChildren(
+      fill(results, 
         dataTable({
           caption: "Scenarios",
           columns: [
@@ -85,11 +85,11 @@ export async function render(ctx) {
         }),
         pager({ page: state.page, pageSize: PAGE_SIZE, total: data.total, onPage: (p) => { state.page = p; load(); } }),
       );
-    } catch (error) { results.replaceChildren(errorNotice(error, "Could not load the scenarios: ")); }
+    } catch (error) { fill(results, errorNotice(error, "Could not load the scenarios: ")); }
   };
   const search = input(state.q, { type: "search", name: "q", placeholder: "Scenario name" });
   const filters = el("form", { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() },
-    el("div", { class: "field grow" }, field("Search", search)),
+    field("Search", search, "", "grow"),
     field("Type", select([["", "All"], ...SCENARIO_TYPES], state.type, { name: "type" })),
     field("Tag", select([["", "All"], ...tags.map((t) => [t.tag, `${t.tag} (${t.scenarios})`])], state.tag, { name: "tag" })),
     field("Created by", select([["", "Anyone"], ["me", "Me"]], state.created_by, { name: "created_by" })),
@@ -100,7 +100,7 @@ export async function render(ctx) {
     load();
   });
   search.addEventListener("input", debounce(() => { state.q = search.value.trim(); state.page = 1; load(); }));
-  page.replaceChildren(
+  fill(page, 
     pageHeader("Roleplay Scenarios", { actions: canEdit ? [link("/app/scenarios/new", "New scenario", { class: "button primary" })] : [] }),
     el("p", { class: "muted", text: "Reusable practice conversations: build one, test it, then invite people to practise it." }),
     messages,

@@ -2,7 +2,7 @@
 // after an error, and delete with a "Delete chat?" confirm.
 import { api, el } from "/static/api.js";
 import { typeLabel } from "/static/app/catalog.js";
-import { attemptBadge, confirmDialog, dataTable, errorNotice, fmtDate, fmtDateTime, fmtScore, link, notice, pageHeader, sessionBadge, toast } from "/static/app/ui.js";
+import { attemptBadge, confirmDialog, dataTable, errorNotice, fmtDate, fmtDateTime, fmtScore, link, notice, pageHeader, sessionBadge, toast, fill } from "/static/app/ui.js";
 
 const ERROR_TEXT = "There was an issue with the roleplay.";
 
@@ -13,7 +13,7 @@ export async function render(ctx) {
   const owner = session.owner_id === me.id && me.role !== "read_only";
   const canManage = me.role === "admin" || (owner && me.role !== "read_only");
   const messages = el("div", { "aria-live": "polite" });
-  const fail = (prefix) => (error) => messages.replaceChildren(errorNotice(error, prefix));
+  const fail = (prefix) => (error) => fill(messages, errorNotice(error, prefix));
 
   const startNew = async () => {
     try {
@@ -77,7 +77,7 @@ export async function render(ctx) {
 
   const b = session.briefing;
   const persona = b.persona ? `${b.persona.name}${b.persona.job_title ? `, ${b.persona.job_title}` : ""}${b.persona.company ? ` at ${b.persona.company}` : ""}` : "-";
-  page.replaceChildren(
+  fill(page, 
     pageHeader(session.name, { crumbs: [["/app/training", "Roleplay Training"]], actions }),
     messages,
     latest && latest.state === "error"

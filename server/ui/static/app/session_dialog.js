@@ -3,7 +3,7 @@
 import { api, el } from "/static/api.js";
 import { DEFAULT_TEMPLATE, loadPersonalities, loadPersonas } from "/static/app/catalog.js";
 import { advancedDetails, bind, detailsFields, evaluationFields, personaFields, personalityFields } from "/static/app/forms.js";
-import { field, input, modal, notice, select, wizard } from "/static/app/ui.js";
+import { field, input, modal, notice, select, wizard, fill } from "/static/app/ui.js";
 
 function deadlineIso(value) {
   if (!value) return null;
@@ -35,7 +35,7 @@ export async function openSessionDialog({ contact = null, scenarios = [], onCrea
           const pick = bind(select([["", "Configure it here (the next steps)"], ...scenarios.map((s) => [s.id, s.name])], data.scenario_id, { name: "scenario_id" }), data, "scenario_id");
           const rest = el("div");
           const draw = () => {
-            rest.replaceChildren();
+            fill(rest, );
             if (!fromScenario()) { detailsFields(rest, data, { withName: false }); advancedDetails(rest, data); }
           };
           pick.addEventListener("change", draw);

@@ -1,7 +1,7 @@
 // Settings (admins): workspace name, users and roles, retention, API keys, and read-only views of the ICE
 // servers, the model profile and the audit log.
 import { api, el } from "/static/api.js";
-import { confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, input, modal, notice, pageHeader, pager, select, toast } from "/static/app/ui.js";
+import { confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, input, modal, notice, pageHeader, pager, select, toast, fill } from "/static/app/ui.js";
 
 const ROLES = [["admin", "Admin"], ["member", "Member"], ["read_only", "Read-only"]];
 
@@ -9,7 +9,7 @@ export async function render(ctx) {
   const { me, page } = ctx;
   ctx.setTitle("Settings");
   if (me.role !== "admin") {
-    page.replaceChildren(pageHeader("Settings"), notice("Only admins can change the workspace settings.", "error"));
+    fill(page, pageHeader("Settings"), notice("Only admins can change the workspace settings.", "error"));
     return;
   }
   const sections = {
@@ -20,7 +20,7 @@ export async function render(ctx) {
     live: el("section", { class: "card", "aria-labelledby": "s-live" }),
     audit: el("section", { class: "card", "aria-labelledby": "s-audit" }),
   };
-  page.replaceChildren(pageHeader("Settings"), ...Object.values(sections));
+  fill(page, pageHeader("Settings"), ...Object.values(sections));
   await Promise.all([workspace(sections.workspace), users(sections.users, me), retention(sections.retention), keys(sections.keys), live(sections.live), audit(sections.audit)]);
 }
 
@@ -32,10 +32,10 @@ async function workspace(box) {
     const form = el("form", {}, field("Workspace name", name, `Sign-in name: ${ws.slug}`), status, el("button", { type: "submit", text: "Rename" }));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      try { await api("/api/v1/workspace", { method: "PATCH", body: { name: name.value.trim() } }); status.replaceChildren(notice("Saved.", "ok")); } catch (error) { status.replaceChildren(errorNotice(error)); }
+      try { await api("/api/v1/workspace", { method: "PATCH", body: { name: name.value.trim() } }); fill(status, notice("Saved.", "ok")); } catch (error) { fill(status, errorNotice(error)); }
     });
-    box.replaceChildren(el("h2", { id: "s-ws", text: "Workspace" }), form);
-  } catch (error) { box.replaceChildren(el("h2", { id: "s-ws", text: "Workspace" }), errorNotice(error)); }
+    fill(box, el("h2", { id: "s-ws", text: "Workspace" }), form);
+  } catch (error) { fill(box, el("h2", { id: "s-ws", text: "Workspace" }), errorNotice(error)); }
 }
 
 async function users(box, me) {
@@ -44,9 +44,9 @@ async function users(box, me) {
     try {
       const rows = await api("/api/v1/users?include_inactive=true");
       const update = async (user, body, done) => {
-        try { await api(`/api/v1/users/${user.id}`, { method: "PATCH", body }); toast(done); draw(); } catch (error) { status.replaceChildren(errorNotice(error)); draw(); }
+        try { await api(`/api/v1/users/${user.id}`, { method: "PATCH", body }); toast(done); draw(); } catch (error) { fill(status, errorNotice(error)); draw(); }
       };
-      box.replaceChildren(
+      fill(box, 
         el("div", { class: "page-header" }, el("h2", { id: "s-users", text: "Users and roles" }), el("button", { type: "button", class: "primary", text: "Add user", onclick: () => addUser(draw) })),
         status,
         dataTable({
@@ -74,7 +74,7 @@ async function users(box, me) {
           rows,
         }),
       );
-    } catch (error) { box.replaceChildren(el("h2", { id: "s-users", text: "Users and roles" }), errorNotice(error)); }
+    } catch (error) { fill(box, el("h2", { id: "s-users", text: "Users and roles" }), errorNotice(error)); }
   };
   await draw();
 }
@@ -96,7 +96,7 @@ function addUser(done) {
         const body = { email: email.value.trim(), role: role.value };
         if (name.value.trim()) body.name = name.value.trim();
         if (password.value) body.password = password.value;
-        try { const u = await api("/api/v1/users", { method: "POST", body }); close("ok"); toast(`Added ${u.email}.`); done(); } catch (error) { status.replaceChildren(errorNotice(error)); }
+        try { const u = await api("/api/v1/users", { method: "POST", body }); close("ok"); toast(`Added ${u.email}.`); done(); } catch (error) { fill(status, errorNotice(error)); }
       });
       dialog.append(form);
     },
@@ -114,10 +114,10 @@ async function retention(box) {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const body = Object.fromEntries(kinds.map(([k]) => [k, inputs[k].value === "" ? null : Number(inputs[k].value)]));
-      try { await api("/api/v1/workspace/settings", { method: "PATCH", body: { retention: body } }); status.replaceChildren(notice("Retention saved.", "ok")); } catch (error) { status.replaceChildren(errorNotice(error)); }
+      try { await api("/api/v1/workspace/settings", { method: "PATCH", body: { retention: body } }); fill(status, notice("Retention saved.", "ok")); } catch (error) { fill(status, errorNotice(error)); }
     });
-    box.replaceChildren(el("h2", { id: "s-ret", text: "Retention" }), form);
-  } catch (error) { box.replaceChildren(el("h2", { id: "s-ret", text: "Retention" }), errorNotice(error)); }
+    fill(box, el("h2", { id: "s-ret", text: "Retention" }), form);
+  } catch (error) { fill(box, el("h2", { id: "s-ret", text: "Retention" }), errorNotice(error)); }
 }
 
 async function keys(box) {
@@ -126,17 +126,17 @@ async function keys(box) {
     try {
       const rows = await api("/api/v1/auth/api-keys");
       const name = input("", { name: "key_name", maxlength: 200, placeholder: "e.g. LMS integration" });
-      const form = el("form", { class: "toolbar" }, el("div", { class: "field grow" }, field("New key name", name)), el("button", { type: "submit", text: "Create API key" }));
+      const form = el("form", { class: "toolbar" }, field("New key name", name, "", "grow"), el("button", { type: "submit", text: "Create API key" }));
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
-        if (!name.value.trim()) { status.replaceChildren(notice("Name the key first.", "error")); return; }
+        if (!name.value.trim()) { fill(status, notice("Name the key first.", "error")); return; }
         try {
           const created = await api("/api/v1/auth/api-keys", { method: "POST", body: { name: name.value.trim() } });
           await draw();
-          status.replaceChildren(el("div", { class: "notice ok", role: "status" }, "Copy this key now; it is not shown again: ", el("code", { text: created.key })));
-        } catch (error) { status.replaceChildren(errorNotice(error)); }
+          fill(status, el("div", { class: "notice ok", role: "status" }, "Copy this key now; it is not shown again: ", el("code", { text: created.key })));
+        } catch (error) { fill(status, errorNotice(error)); }
       });
-      box.replaceChildren(el("h2", { id: "s-keys", text: "API keys" }), el("p", { class: "muted small", text: "Programs call the API with Authorization: Bearer <key>." }), status,
+      fill(box, el("h2", { id: "s-keys", text: "API keys" }), el("p", { class: "muted small", text: "Programs call the API with Authorization: Bearer <key>." }), status,
         dataTable({
           caption: "API keys",
           columns: [
@@ -148,14 +148,14 @@ async function keys(box) {
                 type: "button", class: "small danger", text: "Revoke", "aria-label": `Revoke key ${k.name} (${k.prefix})`,
                 onclick: async () => {
                   if (!(await confirmDialog({ title: "Revoke API key?", body: `Programs using "${k.name}" stop working.`, confirm: "Yes, revoke" }))) return;
-                  try { await api(`/api/v1/auth/api-keys/${k.id}`, { method: "DELETE" }); toast("Key revoked."); draw(); } catch (error) { status.replaceChildren(errorNotice(error)); }
+                  try { await api(`/api/v1/auth/api-keys/${k.id}`, { method: "DELETE" }); toast("Key revoked."); draw(); } catch (error) { fill(status, errorNotice(error)); }
                 },
               })),
             },
           ],
           rows, empty: "No API keys.",
         }), form);
-    } catch (error) { box.replaceChildren(el("h2", { id: "s-keys", text: "API keys" }), errorNotice(error)); }
+    } catch (error) { fill(box, el("h2", { id: "s-keys", text: "API keys" }), errorNotice(error)); }
   };
   await draw();
 }
@@ -167,7 +167,7 @@ async function live(box) {
   ]);
   const servers = ice.ice_servers || [];
   const backends = Object.entries(health.backends || {});
-  box.replaceChildren(
+  fill(box, 
     el("h2", { id: "s-live", text: "Live calls and models (read-only)" }),
     el("h3", { text: "ICE servers" }),
     ice.error ? errorNotice(ice.error) : servers.length
@@ -189,7 +189,7 @@ async function audit(box) {
   const draw = async () => {
     try {
       const data = await api(`/api/v1/audit?page=${pageNo}&page_size=10`);
-      box.replaceChildren(el("h2", { id: "s-audit", text: "Audit log" }),
+      fill(box, el("h2", { id: "s-audit", text: "Audit log" }),
         dataTable({
           caption: "Audit log",
           columns: [
@@ -199,7 +199,7 @@ async function audit(box) {
           rows: data.items, empty: "Nothing recorded yet.",
         }),
         pager({ page: pageNo, pageSize: 10, total: data.total, onPage: (p) => { pageNo = p; draw(); } }));
-    } catch (error) { box.replaceChildren(el("h2", { id: "s-audit", text: "Audit log" }), errorNotice(error)); }
+    } catch (error) { fill(box, el("h2", { id: "s-audit", text: "Audit log" }), errorNotice(error)); }
   };
   await draw();
 }

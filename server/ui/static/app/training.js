@@ -2,7 +2,7 @@
 import { api, el } from "/static/api.js";
 import { SCENARIO_TYPES, loadPersonas, typeLabel } from "/static/app/catalog.js";
 import { openSessionDialog } from "/static/app/session_dialog.js";
-import { dataTable, debounce, errorNotice, field, fmtDate, input, link, pageHeader, pager, select, sessionBadge } from "/static/app/ui.js";
+import { dataTable, debounce, errorNotice, field, fmtDate, input, link, pageHeader, pager, select, sessionBadge, fill } from "/static/app/ui.js";
 
 const PAGE_SIZE = 10;
 
@@ -24,7 +24,7 @@ export async function render(ctx) {
           const scenarios = (await api("/api/v1/scenarios?page_size=200&sort=name&order=asc")).items.filter((s) => s.valid);
           await openSessionDialog({ scenarios, onCreated: (session) => { location.href = `/call/${session.id}`; } });
         } catch (error) {
-          results.replaceChildren(errorNotice(error, "Could not open the form: "));
+          fill(results, errorNotice(error, "Could not open the form: "));
         }
       },
     }));
@@ -34,7 +34,7 @@ export async function render(ctx) {
   const results = el("div", { "aria-live": "polite" });
   const search = input(state.q, { type: "search", name: "q", placeholder: "Session, scenario or persona" });
   const filters = el("form", { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() },
-    el("div", { class: "field grow" }, field("Search", search)),
+    field("Search", search, "", "grow"),
     field("Status", select([["", "All"], ["to_do", "To do"], ["completed", "Completed"], ["overdue", "Overdue"]], state.status, { name: "status" })),
     field("Scenario type", select([["", "All"], ...SCENARIO_TYPES], state.scenario_type, { name: "scenario_type" })),
     field("Persona", select([["", "All"], ...personas.map((p) => [p.id, p.name])], state.persona_id, { name: "persona_id" })),
@@ -63,7 +63,7 @@ export async function render(ctx) {
         { label: "Created by", sort: "created_by", render: (s) => s.created_by_name || "-" },
         { label: "Date created", sort: "created_at", firstOrder: "desc", render: (s) => fmtDate(s.created_at) },
       ];
-      results.replaceChildren(
+      fill(results, 
         dataTable({
           columns, rows: data.items, sort: state.sort, order: state.order, caption: "Practice sessions",
           empty: state.q || state.status || state.scenario_type || state.persona_id || state.kind ? "No session matches these filters." : canCreate ? "No practice sessions yet: start one with New session." : "No practice sessions yet.",
@@ -72,7 +72,7 @@ export async function render(ctx) {
         pager({ page: state.page, pageSize: PAGE_SIZE, total: data.total, onPage: (p) => { state.page = p; load(); } }),
       );
     } catch (error) {
-      results.replaceChildren(errorNotice(error, "Could not load the sessions: "));
+      fill(results, errorNotice(error, "Could not load the sessions: "));
     }
   };
   const refilter = () => {
@@ -83,7 +83,7 @@ export async function render(ctx) {
   };
   filters.addEventListener("change", refilter);
   search.addEventListener("input", debounce(refilter, 300));
-  page.replaceChildren(
+  fill(page, 
     pageHeader("Roleplay Training", { actions }),
     el("p", { class: "muted", text: "Your practice sessions. Open one to see its attempts, or start a new one." }),
     el("section", { class: "card", "aria-label": "Practice sessions" }, filters, results),

@@ -3,6 +3,12 @@ import { el } from "/static/api.js";
 
 export { el };
 
+/** replaceChildren without the "null" text nodes that optional (null/false) children would become. */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 let uid = 0;
 export const nextId = (prefix = "f") => `${prefix}-${++uid}`;
 
@@ -114,9 +120,9 @@ export function confirmDialog({ title, body = "", confirm = "Yes", cancel = "Can
 }
 
 /** A labelled control: returns [label, control] wrapped in a div. */
-export function field(labelText, control, hint) {
+export function field(labelText, control, hint, cls = "") {
   if (!control.id) control.id = nextId("f");
-  const wrap = el("div", { class: "field" }, el("label", { for: control.id, text: labelText }), control);
+  const wrap = el("div", { class: `field ${cls}`.trim() }, el("label", { for: control.id, text: labelText }), control);
   if (hint) {
     const hintId = `${control.id}-hint`;
     control.setAttribute("aria-describedby", hintId);
