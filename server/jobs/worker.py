@@ -53,7 +53,12 @@ async def run_worker(
             outage = min(outage * 2, 5.0)
             continue
         for job in jobs:
-            await process(queue, handler, job, stats, heartbeat_s=heartbeat_s, on_dead=on_dead)
+            try:
+                await process(queue, handler, job, stats, heartbeat_s=heartbeat_s, on_dead=on_dead)
+            except Exception:
+                # A bug in the queue or in on_dead must not stop the worker; the job stays pending and is
+                # re-claimed after the timeout.
+                log.exception("job processing broke", extra={"job_id": job.id, "consumer": consumer})
     return stats
 
 

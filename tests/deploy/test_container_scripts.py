@@ -79,37 +79,37 @@ def test_http_check_passes_on_2xx_only() -> None:
 
 
 class FakeRedis:
-    def __init__(self, consumers: list[dict[str, Any]] | None = None, *, down: bool = False) -> None:
-        self.consumers = consumers
+    """CLIENT INFO / CLIENT LIST as Redis answers them: this check's connection, then everyone's."""
+
+    def __init__(self, others: list[tuple[str, int]] | None = None, *, down: bool = False) -> None:
+        self.me = {"id": "9", "addr": "10.1.0.5:50000", "idle": "0"}
+        self.others = [{"id": str(i), "addr": addr, "idle": str(idle)} for i, (addr, idle) in enumerate(others or [])]
         self.down = down
 
-    def ping(self) -> bool:
+    def client_info(self) -> dict[str, str]:
         if self.down:
             raise ConnectionError("connection refused")
-        return True
+        return self.me
 
-    def xinfo_consumers(self, name: str, groupname: str) -> list[dict[str, Any]]:
-        if self.consumers is None:
-            raise RuntimeError("NOGROUP No such key or consumer group")
-        return self.consumers
+    def client_list(self) -> list[dict[str, str]]:
+        return [*self.others, self.me]
 
 
-def test_worker_check_needs_a_fresh_consumer_of_this_host() -> None:
+def test_worker_check_needs_a_recent_command_from_this_containers_address() -> None:
     check = healthcheck.check_worker
-    fresh = [{"name": "pod-a-7", "idle": 1500}, {"name": "pod-b-7", "idle": 900_000}]
-    assert check(FakeRedis(fresh), "pod-a-", max_idle_s=120)[0] is True
-    assert check(FakeRedis(fresh), "pod-b-", max_idle_s=120)[0] is False  # hung: idle for 15 min
-    assert check(FakeRedis(fresh), "pod-c-", max_idle_s=120)[0] is False  # never consumed
-    assert check(FakeRedis(None), "pod-a-")[0] is False  # no group yet
-    # A restarted process in the same pod leaves its old consumer behind: the freshest one counts.
-    restarted = [{"name": "pod-a-7", "idle": 900_000}, {"name": "pod-a-8", "idle": 100}]
-    assert check(FakeRedis(restarted), "pod-a-", max_idle_s=120)[0] is True
+    assert check(FakeRedis([("10.1.0.5:41000", 1)]), max_idle_s=120)[0] is True
+    # Pool connections sit idle; the one the worker polls on is fresh: the freshest counts.
+    assert check(FakeRedis([("10.1.0.5:41000", 900), ("10.1.0.5:41002", 2)]), max_idle_s=120)[0] is True
+    assert check(FakeRedis([("10.1.0.5:41000", 900)]), max_idle_s=120)[0] is False  # hung for 15 min
+    assert check(FakeRedis([("10.1.0.6:41000", 0)]), max_idle_s=120)[0] is False  # another pod's worker
+    assert check(FakeRedis([("10.1.0.50:41000", 0)]), max_idle_s=120)[0] is False  # not a prefix match
+    assert check(FakeRedis([]), max_idle_s=120)[0] is False  # only the check itself: no worker
 
 
 def test_worker_check_on_a_redis_outage_fails_readiness_but_not_liveness() -> None:
     down = FakeRedis(down=True)
-    assert healthcheck.check_worker(down, "pod-a-")[0] is False
-    assert healthcheck.check_worker(down, "pod-a-", redis_down_ok=True)[0] is True
+    assert healthcheck.check_worker(down)[0] is False
+    assert healthcheck.check_worker(down, redis_down_ok=True)[0] is True
 
 
 def test_worker_check_without_redis_url_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,7 +127,9 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        wait_for_redis(redis.Redis.from_url(url))
+        client = redis.Redis.from_url(url)
+        wait_for_redis(client)
+        client.close()  # the worker check counts open connections from this address
         yield url
     finally:
         process.terminate()
@@ -174,23 +176,22 @@ async def worker(queue: RedisJobQueue, consumer: str, job_seconds: float) -> Asy
 @pytest.mark.services
 async def test_worker_check_follows_a_real_worker(redis_url: str) -> None:
     queue = RedisJobQueue(redis_url, claim_timeout_s=5.0, poll_s=0.1)
-    args = ("worker", "--redis-url", redis_url, "--consumer-prefix", "pod-a-", "--max-idle", "1")
+    args = ("worker", "--redis-url", redis_url, "--max-idle", "1")
     try:
-        assert await healthcheck_cli(*args) == 1  # nothing consumes yet
-        async with worker(queue, "pod-a-4242", job_seconds=2.5) as done:
+        assert await healthcheck_cli(*args) == 1  # no worker connected yet
+        async with worker(queue, "pod-a-4242", job_seconds=3.5) as done:
             await asyncio.sleep(0.5)
             assert await healthcheck_cli(*args) == 0  # polling the stream
             await queue.enqueue("grade", {"attempt_id": "a1"})
-            await asyncio.sleep(1.5)  # inside a 2.5 s job: only the lease renewals keep it fresh
+            await asyncio.sleep(2.5)  # inside a 3.5 s job: only the lease renewals keep it talking
             assert not done
             assert await healthcheck_cli(*args) == 0
             while not done:
                 await asyncio.sleep(0.1)
-        await asyncio.sleep(1.5)  # the worker stopped: its consumer goes stale
+        # The loop stopped but its connections stay open, as in a hung worker: they go quiet.
+        await asyncio.sleep(2.5)
         assert await healthcheck_cli(*args) == 1
         assert await healthcheck_cli(*args[:-2], "--max-idle", "60") == 0
-        other = ("worker", "--redis-url", redis_url, "--consumer-prefix", "pod-b-")
-        assert await healthcheck_cli(*other) == 1  # another pod's consumer does not vouch for this one
     finally:
         await queue.close()
 

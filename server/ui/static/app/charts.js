@@ -27,22 +27,22 @@ const trim = (text, n) => (String(text).length > n ? `${String(text).slice(0, n 
 /**
  * Horizontal bars: data [{ label, value, display?, color? }], values 0..max. Good for scores per criterion.
  */
-export function hbarChart({ data, max, label, format = (v) => String(v), labelWidth = 190, markers = [] }) {
+export function hbarChart({ data, max, label, format = (v) => String(v), labelWidth = 190, markers = [], width = 640 }) {
   const row = 30;
-  const width = 640;
   const height = Math.max(row * data.length + 26, 60);
   const plot = width - labelWidth - 60;
   const svg = frame(width, height, label);
   const x = (v) => labelWidth + (Math.max(0, Math.min(max, v)) / max) * plot;
-  for (let i = 0; i <= 4; i += 1) {
-    const gx = labelWidth + (plot * i) / 4;
+  const ticks = max === 5 ? 5 : 4;
+  for (let i = 0; i <= ticks; i += 1) {
+    const gx = labelWidth + (plot * i) / ticks;
     svg.append(s("line", { x1: gx, x2: gx, y1: 4, y2: height - 20, class: "grid-line" }));
-    svg.append(s("text", { x: gx, y: height - 6, "text-anchor": "middle" }, format((max * i) / 4)));
+    svg.append(s("text", { x: gx, y: height - 6, "text-anchor": "middle" }, format((max * i) / ticks)));
   }
   data.forEach((d, i) => {
     const y = 6 + i * row;
     const value = d.value ?? 0;
-    svg.append(s("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: "label" }, s("title", {}, d.label), trim(d.label, 26)));
+    svg.append(s("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: "label" }, s("title", {}, d.label), trim(d.label, Math.floor(labelWidth / 7.3))));
     svg.append(s("rect", { x: labelWidth, y: y + 2, width: Math.max(2, x(value) - labelWidth), height: row - 10, rx: 4, fill: d.color || COLORS[0] },
       s("title", {}, `${d.label}: ${d.display ?? format(value)}`)));
     svg.append(s("text", { x: x(value) + 6, y: y + 15, class: "label" }, d.display ?? format(value)));
@@ -55,8 +55,7 @@ export function hbarChart({ data, max, label, format = (v) => String(v), labelWi
 }
 
 /** Vertical bars over time or categories: data [{ label, value }]. */
-export function vbarChart({ data, label, format = (v) => String(Math.round(v)), color = COLORS[0], height = 220 }) {
-  const width = 640;
+export function vbarChart({ data, label, format = (v) => String(Math.round(v)), color = COLORS[0], height = 220, width = 640 }) {
   const left = 36;
   const bottom = 34;
   const max = Math.max(1, ...data.map((d) => d.value || 0));
@@ -69,7 +68,7 @@ export function vbarChart({ data, label, format = (v) => String(Math.round(v)), 
     svg.append(s("line", { x1: left, x2: width - 4, y1: gy, y2: gy, class: "grid-line" }));
     svg.append(s("text", { x: left - 6, y: gy + 4, "text-anchor": "end" }, format((top * i) / 4)));
   }
-  const every = Math.ceil(data.length / 12);
+  const every = Math.ceil(data.length / Math.max(2, Math.floor(width / 55)));
   data.forEach((d, i) => {
     const h = ((d.value || 0) / top) * plotH;
     const bx = left + i * band + band * 0.18;
@@ -87,8 +86,7 @@ function niceMax(value) {
 }
 
 /** Lines over an index (attempt 1, 2, 3...): series [{ name, values: [number] }], y in 0..yMax. */
-export function lineChart({ series, label, yMax = 100, xLabel = "Attempt" }) {
-  const width = 640;
+export function lineChart({ series, label, yMax = 100, xLabel = "Attempt", width = 640 }) {
   const height = 240;
   const left = 36;
   const bottom = 34;

@@ -108,3 +108,19 @@ export function evaluationFields(container, data) {
       "What good looks like in this conversation; added to the template's criteria."),
   );
 }
+
+/** Checkboxes, one per person: returns { node, value (ids) }. */
+export function peoplePicker(candidates, selected = [], legend = "People") {
+  const chosen = new Set(selected);
+  const box = el("fieldset", { class: "fieldset" }, el("legend", { text: legend }));
+  if (!candidates.length) box.append(el("p", { class: "muted", text: "Nobody else to invite." }));
+  const grid = el("div", { class: "options" });
+  for (const u of candidates) {
+    const id = nextId("person");
+    const cb = el("input", { type: "checkbox", id, value: u.id, checked: chosen.has(u.id) ? true : undefined });
+    cb.addEventListener("change", () => { if (cb.checked) chosen.add(u.id); else chosen.delete(u.id); });
+    grid.append(el("label", { class: "option", for: id }, cb, el("span", {}, el("strong", { text: u.name || u.email }), el("span", { class: "desc", text: u.email }))));
+  }
+  box.append(grid);
+  return { node: box, get value() { return [...chosen]; } };
+}

@@ -2,9 +2,10 @@
 // Participation history (each person's sessions and attempts, drilling into an attempt), Problems (flags).
 import { api, el } from "/static/api.js";
 import { PERSONALITY_LABELS, templateLabel, typeLabel } from "/static/app/catalog.js";
+import { peoplePicker } from "/static/app/forms.js";
 import { deleteScenario, duplicateScenario, testSession } from "/static/app/scenarios.js";
 import {
-  attemptBadge, confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, fmtScore, humanize, input, link, nextId, notice, pageHeader, sessionBadge, tabs, toast, fill } from "/static/app/ui.js";
+  attemptBadge, confirmDialog, dataTable, errorNotice, field, fmtDate, fmtDateTime, fmtScore, humanize, input, link, notice, pageHeader, sessionBadge, tabs, toast, fill } from "/static/app/ui.js";
 
 const list = (items) => (items && items.length ? el("ul", {}, items.map((x) => el("li", { text: typeof x === "string" ? x : x.description || x.name || JSON.stringify(x) }))) : el("span", { class: "muted", text: "-" }));
 
@@ -23,7 +24,7 @@ export async function render(ctx) {
       el("dl", { class: "facts" },
         el("dt", { text: "Type" }), el("dd", { text: typeLabel(scenario.type) }),
         el("dt", { text: "Persona" }), el("dd", { text: scenario.persona_name || "-" }),
-        el("dt", { text: "Personality" }), el("dd", { text: Object.entries(scenario.personality || {}).map(([k, v]) => `${PERSONALITY_LABELS[k] || humanize(k)}: ${humanize(v)}`).join("; ") || "-" }),
+        el("dt", { text: "Personality" }), el("dd", { text: Object.entries(scenario.personality || {}).map(([k, v]) => `${PERSONALITY_LABELS[k] || humanize(k)}: ${humanize(v)}`).join("; ") || "Default settings" }),
         el("dt", { text: "Scenario tuning" }), el("dd", { text: scenario.tuning || "-" }),
         el("dt", { text: "Goals" }), el("dd", {}, list(scenario.goals)),
         el("dt", { text: "Opening line" }), el("dd", { text: scenario.opening_line || "-" }),
@@ -49,15 +50,14 @@ export async function render(ctx) {
       const invited = new Set(rows.map((p) => p.user_id));
       const candidates = users.filter((u) => u.role !== "read_only" && !invited.has(u.id));
       const status = el("div", { "aria-live": "polite" });
-      const who = el("select", { id: nextId("who"), name: "user", multiple: candidates.length > 1 ? true : undefined, size: Math.min(5, Math.max(2, candidates.length)) },
-        candidates.map((u) => el("option", { value: u.id, text: `${u.name || u.email} <${u.email}>` })));
+      const who = peoplePicker(candidates, [], "People to invite");
       const deadline = input("", { type: "date", name: "deadline" });
       const inviteForm = el("form", { class: "fieldset" }, el("legend", { text: "Invite participants" }),
-        candidates.length ? el("div", { class: "grid two" }, field("People", who, candidates.length > 1 ? "Hold Ctrl or Shift to pick several." : ""), field("Deadline (optional)", deadline)) : el("p", { class: "muted", text: "Everyone in the workspace is already invited." }),
+        candidates.length ? el("div", {}, who.node, field("Deadline (optional)", deadline)) : el("p", { class: "muted", text: "Everyone in the workspace is already invited." }),
         status, candidates.length ? el("button", { type: "submit", class: "primary", text: "Invite" }) : null);
       inviteForm.addEventListener("submit", async (event) => {
         event.preventDefault();
-        const ids = [...who.selectedOptions].map((o) => o.value);
+        const ids = who.value;
         if (!ids.length) { fill(status, notice("Pick at least one person.", "error")); return; }
         try {
           const body = { user_ids: ids, deadline: deadline.value ? new Date(`${deadline.value}T23:59:00`).toISOString() : null };

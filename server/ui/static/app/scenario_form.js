@@ -3,8 +3,8 @@
 // invites the chosen participants.
 import { api, el } from "/static/api.js";
 import { DEFAULT_TEMPLATE, loadPersonalities, loadPersonas } from "/static/app/catalog.js";
-import { advancedDetails, bind, detailsFields, evaluationFields, personaFields, personalityFields } from "/static/app/forms.js";
-import { chipsEditor, field, input, nextId, notice, pageHeader, textarea, toast, wizard, fill } from "/static/app/ui.js";
+import { advancedDetails, bind, detailsFields, evaluationFields, peoplePicker, personaFields, personalityFields } from "/static/app/forms.js";
+import { chipsEditor, field, input, notice, pageHeader, textarea, toast, wizard, fill } from "/static/app/ui.js";
 
 function blank(defaults) {
   return {
@@ -47,6 +47,7 @@ export async function render(ctx) {
   const title = editing ? `Edit ${data.name}` : "New scenario";
   ctx.setTitle(title);
   let tagsEditor = null;
+  let picker = null;
 
   const steps = [
     {
@@ -95,30 +96,23 @@ export async function render(ctx) {
           ...data.newFiles.map((f, i) => el("li", {}, `${f.name} (to upload) `,
             el("button", { type: "button", class: "small", text: "Remove", "aria-label": `Remove ${f.name}`, onclick: () => { data.newFiles.splice(i, 1); drawDocs(); } }))),
         );
-        const picker = el("input", { type: "file", name: "documents", multiple: true, accept: ".txt,.md,.pdf,text/plain,text/markdown,application/pdf" });
-        picker.addEventListener("change", () => { data.newFiles.push(...picker.files); picker.value = ""; drawDocs(); });
+        const filePicker = el("input", { type: "file", name: "documents", multiple: true, accept: ".txt,.md,.pdf,text/plain,text/markdown,application/pdf" });
+        filePicker.addEventListener("change", () => { data.newFiles.push(...filePicker.files); filePicker.value = ""; drawDocs(); });
         drawDocs();
         c.append(el("fieldset", { class: "fieldset" }, el("legend", { text: "Briefing documents" }),
-          el("p", { class: "hint", text: "Text, Markdown or PDF (up to 5 MB). Shown beside the call and known to the persona." }), docs, field("Add documents", picker)));
+          el("p", { class: "hint", text: "Text, Markdown or PDF (up to 5 MB). Shown beside the call and known to the persona." }), docs, field("Add documents", filePicker)));
       },
       collect: () => (Number(data.sessions_per_week) < 0 || Number(data.sessions_per_week) > 50 ? "Sessions per week must be between 0 and 50." : ""),
     },
     {
       title: "Participants",
+      collect() { if (picker) data.invite = picker.value; return ""; },
       render(c) {
         const already = new Set(data.participants.filter((p) => p.active).map((p) => p.user_id));
         const candidates = users.filter((u) => u.role !== "read_only" && !already.has(u.id));
         if (already.size) c.append(el("p", { class: "muted", text: `Already invited: ${data.participants.filter((p) => p.active).map((p) => p.name || p.email).join(", ")}` }));
-        const box = el("fieldset", { class: "fieldset" }, el("legend", { text: "Invite people to practise this scenario" }));
-        if (!candidates.length) box.append(el("p", { class: "muted", text: "Nobody else to invite." }));
-        const grid = el("div", { class: "options" });
-        for (const u of candidates) {
-          const id = nextId("inv");
-          const cb = el("input", { type: "checkbox", id, value: u.id, checked: data.invite.includes(u.id) ? true : undefined });
-          cb.addEventListener("change", () => { data.invite = cb.checked ? [...data.invite, u.id] : data.invite.filter((x) => x !== u.id); });
-          grid.append(el("label", { class: "option", for: id }, cb, el("span", {}, el("strong", { text: u.name || u.email }), el("span", { class: "desc", text: u.email }))));
-        }
-        box.append(grid);
+        picker = peoplePicker(candidates, data.invite, "Invite people to practise this scenario");
+        const box = picker.node;
         c.append(box, field("Deadline (optional)", bind(input(data.deadline, { type: "date", name: "deadline" }), data, "deadline")),
           el("p", { class: "hint", text: "Each person invited gets an assigned practice session in their Roleplay Training." }));
       },
@@ -130,6 +124,7 @@ export async function render(ctx) {
     onCancel: () => navigate(data.id ? `/app/scenarios/${data.id}` : "/app/scenarios"),
     async finish() {
       if (tagsEditor) data.tags = tagsEditor.value;
+      if (picker) data.invite = picker.value;
       const saved = data.id
         ? await api(`/api/v1/scenarios/${data.id}`, { method: "PATCH", body: scenarioBody(data) })
         : await api("/api/v1/scenarios", { method: "POST", body: scenarioBody(data) });

@@ -2,7 +2,7 @@
 // with search, filters, sort and pages; duplicate, delete (creator only, confirm) and "Test session".
 import { api, el } from "/static/api.js";
 import { SCENARIO_TYPES, typeLabel } from "/static/app/catalog.js";
-import { confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, pageHeader, pager, select, toast, fill } from "/static/app/ui.js";
+import { confirmDialog, dataTable, debounce, errorNotice, field, fmtDate, input, link, menu, pageHeader, pager, select, toast, fill } from "/static/app/ui.js";
 
 const PAGE_SIZE = 10;
 
@@ -71,12 +71,12 @@ export async function render(ctx) {
             { label: "Date created", sort: "created_at", firstOrder: "desc", render: (s) => fmtDate(s.created_at) },
             ...(canEdit ? [{
               label: "Actions",
-              render: (s) => el("div", { class: "row-actions" },
-                el("button", { type: "button", class: "small", text: "Test session", "aria-label": `Test session of ${s.name}`, onclick: () => testSession(s, messages) }),
-                me.role === "admin" || s.created_by === me.id ? link(`/app/scenarios/${s.id}/edit`, "Edit", { class: "button small", "aria-label": `Edit ${s.name}` }) : null,
-                el("button", { type: "button", class: "small", text: "Duplicate", "aria-label": `Duplicate ${s.name}`, onclick: () => duplicateScenario(s, navigate, messages) }),
-                s.created_by === me.id ? el("button", { type: "button", class: "small danger", text: "Delete", "aria-label": `Delete ${s.name}`, onclick: async () => { if (await deleteScenario(s, messages)) load(); } }) : null,
-              ),
+              render: (s) => menu("Actions", [
+                el("button", { type: "button", text: "Test session", onclick: () => testSession(s, messages) }),
+                me.role === "admin" || s.created_by === me.id ? link(`/app/scenarios/${s.id}/edit`, "Edit", { class: "button" }) : null,
+                el("button", { type: "button", text: "Duplicate", onclick: () => duplicateScenario(s, navigate, messages) }),
+                s.created_by === me.id ? el("button", { type: "button", class: "danger", text: "Delete", onclick: async () => { if (await deleteScenario(s, messages)) load(); } }) : null,
+              ], `Actions for ${s.name}`),
             }] : []),
           ],
           rows: data.items, sort: state.sort, order: state.order,

@@ -201,9 +201,9 @@ export function pager({ page, pageSize, total, onPage }) {
   return el(
     "nav", { class: "pager", "aria-label": "Pagination" },
     el("span", { class: "muted small", text: `${from}-${to} of ${total}` }),
-    el("button", { type: "button", class: "small", disabled: page <= 1 ? true : undefined, text: "Previous", onclick: () => onPage(page - 1) }),
+    el("button", { type: "button", class: "small", disabled: page <= 1 ? true : undefined, text: "Previous", "aria-label": "Previous page", onclick: () => onPage(page - 1) }),
     el("span", { class: "small", "aria-current": "page", text: `Page ${page} of ${pages}` }),
-    el("button", { type: "button", class: "small", disabled: page >= pages ? true : undefined, text: "Next", onclick: () => onPage(page + 1) }),
+    el("button", { type: "button", class: "small", disabled: page >= pages ? true : undefined, text: "Next", "aria-label": "Next page", onclick: () => onPage(page + 1) }),
   );
 }
 
@@ -358,6 +358,20 @@ export function wizard({ steps, data, finishLabel = "Save", finish, onCancel }) 
   draw();
   return { node: form, goTo: (i) => { index = i; draw(); }, get index() { return index; } };
 }
+
+/** A small "Actions" menu (a disclosure: Enter or Space opens it, Escape closes it). items: nodes. */
+export function menu(label, items, ariaLabel) {
+  const present = items.filter(Boolean);
+  const box = el("details", { class: "menu" }, el("summary", { class: "button small", "aria-label": ariaLabel || label, text: label }), el("div", { class: "menu-items" }, present));
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && box.open) { box.open = false; box.querySelector("summary").focus(); }
+  });
+  box.addEventListener("click", (event) => { if (event.target.closest(".menu-items button, .menu-items a")) box.open = false; });
+  return box;
+}
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.menu[open]").forEach((m) => { if (!m.contains(event.target)) m.open = false; });
+});
 
 export function debounce(fn, ms = 300) {
   let timer = null;
