@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install install-test test test-fast lint format vllm-env system-deps bench clean
+.PHONY: run install install-test install-test-python test test-fast lint format system-deps bench bench-matrix clean
 
 run: install
 	$(VENV)/bin/sparring serve --host $(HOST) --port $(PORT)
@@ -39,8 +39,17 @@ format:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install
+# The benchmarks whose figures the README quotes (run on a quiet machine; see README "Measured").
+bench: install-test-python
 	$(PY) -m benchmarks.models --json benchmarks/results/models.json
+	$(PY) -m benchmarks.turn_taking --json benchmarks/results/turn_taking.json
+	$(PY) -m benchmarks.latency --json benchmarks/results/latency.json
+	$(PY) -m benchmarks.latency --transport webrtc --naive-repeats 0 --quality-turns 0 --json benchmarks/results/latency_webrtc.json
+	$(PY) -m benchmarks.load --json benchmarks/results/load.json
+
+bench-matrix: install-test-python
+	scripts/extra_models.sh
+	$(PY) -m benchmarks.matrix --json benchmarks/results/matrix.json
 
 clean:
 	rm -rf $(VENV) .venv-vllm var .pytest_cache .mypy_cache .ruff_cache

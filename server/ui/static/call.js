@@ -53,7 +53,7 @@ async function loadBriefing() {
   try {
     const session = await api(`/api/v1/sessions/${sessionId}`);
     const b = session.briefing || {};
-    $("title").textContent = session.kind === "test" ? "Test session" : session.scenario_name || "";
+    $("title").textContent = session.kind === "test" ? "Test session" : session.scenario_name !== session.name ? session.scenario_name || "" : "";
     $("call-heading").textContent = session.name || "Live call";
     document.title = `${session.name || "Live call"} · Sparring`;
     $("session-link").textContent = session.name || "Session";

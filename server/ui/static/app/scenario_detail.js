@@ -52,7 +52,7 @@ export async function render(ctx) {
       const status = el("div", { "aria-live": "polite" });
       const who = peoplePicker(candidates, [], "People to invite");
       const deadline = input("", { type: "date", name: "deadline" });
-      const inviteForm = el("form", { class: "fieldset" }, el("legend", { text: "Invite participants" }),
+      const inviteForm = el("form", { "aria-labelledby": "invite-h" }, el("h3", { id: "invite-h", text: "Invite participants" }),
         candidates.length ? el("div", {}, who.node, field("Deadline (optional)", deadline)) : el("p", { class: "muted", text: "Everyone in the workspace is already invited." }),
         status, candidates.length ? el("button", { type: "submit", class: "primary", text: "Invite" }) : null);
       inviteForm.addEventListener("submit", async (event) => {

@@ -63,7 +63,7 @@ export function notice(message, kind = "") {
 }
 
 export function errorNotice(error, prefix = "") {
-  const box = el("div", { class: "notice error", role: "alert" }, el("span", { text: `${prefix}${error.message || error}` }));
+  const box = el("div", { class: "notice error", role: "alert" }, el("strong", { text: `${prefix}${error.message || error}` }));
   if (error.missing && error.missing.length) {
     box.append(el("ul", { class: "missing" }, error.missing.map((m) => el("li", { text: m.message || m.field }))));
   }
@@ -258,7 +258,7 @@ export function chipsEditor({ value = [], suggestions = [], label = "Tags" }) {
   const inputId = nextId("tags");
   const box = el("div", { class: "chips-editor" });
   const entry = el("input", { type: "text", id: inputId, autocomplete: "off", placeholder: "Add a tag and press Enter", maxlength: 40 });
-  const picks = el("div", { class: "suggestions", "aria-label": "Existing tags" });
+  const picks = el("div", { class: "suggestions", role: "group", "aria-label": "Add an existing tag" });
   const add = (raw) => {
     const tag = String(raw).trim().replace(/\s+/g, " ");
     if (!tag || tags.some((t) => t.toLowerCase() === tag.toLowerCase())) return;
