@@ -22,7 +22,7 @@ import websockets
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from benchmarks.learner import Line, LearnerReport, ScriptedLearner
+from benchmarks.learner import LearnerReport, Line, ScriptedLearner
 from models.base import Audio
 
 RATE = 16_000

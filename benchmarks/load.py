@@ -167,7 +167,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cli("admin", "create", "--email", "load@bench.local", "--password", "load-bench-password", env=env)
         key = cli("apikey", "create", "--email", "load@bench.local", env=env)
         headers = {"Authorization": f"Bearer {key}"}
-        server = subprocess.Popen(  # noqa: ASYNC220 (started once, before any timing)
+        server = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
