@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             node=node,
             on_finished=grading.enqueue,
             metrics=metrics,
+            reconnect_grace_s=settings.reconnect_grace_s,
         )
         workers = settings.grader_workers if settings.grader_workers >= 0 else (0 if settings.redis_url else 1)
         if app.state.backends.grader_llm is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from models.registry import Backends
 from pipeline.conversation import Conversation
-from pipeline.events import EventLog
+from pipeline.events import Event, EventLog
 from server.metrics import Metrics
 from server.store.db import Database
 from server.store.tables import Attempt, Contact, PracticeSession
@@ -52,6 +52,9 @@ class LiveCall:
     artifacts: Path
     peer: PeerSession | None = None
     started: bool = False
+    detached: bool = False  # the client's connection dropped; it may come back within the grace period
+    paused_by_drop: bool = False
+    grace: asyncio.Task[None] | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -68,6 +71,7 @@ class CallManager:
         node: str | None = None,
         on_finished: Callable[[str], Awaitable[None]] | None = None,
         metrics: Metrics | None = None,
+        reconnect_grace_s: float = 10.0,
     ) -> None:
         self.db = db
         self.backends = backends
@@ -76,6 +80,7 @@ class CallManager:
         self.max_live = max_live
         self.node = node or socket.gethostname()
         self.on_finished = on_finished
+        self.reconnect_grace_s = reconnect_grace_s
         self.metrics = metrics or Metrics()
         self.metrics.live_limit.set(max_live)
         self.calls: dict[str, LiveCall] = {}  # by attempt id
@@ -96,7 +101,15 @@ class CallManager:
     async def open(
         self, session_id: str, *, user_id: str, workspace_id: str, is_admin: bool, transport: str, mode: str | None
     ) -> LiveCall:
-        if self.find(session_id=session_id) is not None or session_id in self._opening:
+        existing = self.find(session_id=session_id)
+        if existing is not None and existing.detached and existing.workspace_id == workspace_id:
+            if existing.owner_id != user_id and not is_admin:
+                raise CallRefused(403, "only the session's owner can run it")
+            if existing.transport != transport:
+                raise CallRefused(409, f"reconnect over {existing.transport}, the transport this call started on")
+            self._reattach(existing)
+            return existing
+        if existing is not None or session_id in self._opening:
             self.metrics.refused.labels("409").inc()
             raise CallRefused(409, "this session already has a live call; end it before starting another")
         if self.live_count >= self.max_live:
@@ -222,6 +235,8 @@ class CallManager:
         if call.finished.is_set():
             return
         call.finished.set()
+        if call.grace is not None and call.grace is not asyncio.current_task():
+            call.grace.cancel()
         conversation = call.conversation
         if conversation.state not in ("ended", "error"):
             await conversation.end(reason if reason != "ended" else "learner_ended")
@@ -256,6 +271,44 @@ class CallManager:
         if state == "ended" and learner_turns and self.on_finished is not None:
             await self.on_finished(call.attempt_id)
 
+    # ------------------------------------------------------------------ dropped connections
+
+    async def detach(self, call: LiveCall, reason: str) -> None:
+        """The client's connection dropped: pause the call and keep it for `reconnect_grace_s`; a new
+        connection to the same session resumes it, otherwise it ends cleanly with `reason`."""
+        if call.finished.is_set() or call.detached:
+            return
+        conversation = call.conversation
+        if conversation.state in ("ended", "error") or not self.reconnect_grace_s:
+            await self.finish(call, reason)
+            return
+        call.detached = True
+        if conversation.state == "in_session":
+            conversation.pause()
+            call.paused_by_drop = True
+        conversation.events.emit(Event("connection_lost", conversation.now(), {"grace_s": self.reconnect_grace_s}))
+        log.info(
+            "call %s lost its connection; waiting %.0f s for it to come back", call.attempt_id, self.reconnect_grace_s
+        )
+        call.grace = asyncio.ensure_future(self._expire(call, reason))
+
+    async def _expire(self, call: LiveCall, reason: str) -> None:
+        await asyncio.sleep(self.reconnect_grace_s)
+        if call.detached:
+            await self.finish(call, reason)
+
+    def _reattach(self, call: LiveCall) -> None:
+        call.detached = False
+        if call.grace is not None:
+            call.grace.cancel()
+            call.grace = None
+        conversation = call.conversation
+        conversation.output.clear()  # silence queued while nobody listened
+        if call.paused_by_drop:
+            call.paused_by_drop = False
+            conversation.resume()
+        conversation.events.emit(Event("reconnected", conversation.now(), {}))
+
     async def close_all(self) -> None:
         await asyncio.gather(*(self.finish(call, "server_shutdown") for call in list(self.calls.values())))
 
@@ -266,13 +319,22 @@ class CallManager:
             await self.start(call)
 
         async def closed(reason: str) -> None:
-            await self.finish(call, reason)
+            if call.peer is peer:  # not an older peer replaced by a reconnection
+                await self.detach(call, "connection_lost")
 
-        call.peer = PeerSession(call.conversation, self.ice, on_connected=connected, on_closed=closed)
+        if call.peer is not None:  # a reconnection: the old peer is gone
+            await call.peer.close()
+        peer = PeerSession(call.conversation, self.ice, on_connected=connected, on_closed=closed)
+        call.peer = peer
         try:
-            return await call.peer.answer(sdp, kind)
+            return await peer.answer(sdp, kind)
         except BaseException:
-            await self.abandon(call)
+            if call.started:
+                call.peer = None
+                call.detached = False
+                await self.detach(call, "connection_lost")
+            else:
+                await self.abandon(call)
             raise
 
     async def abandon(self, call: LiveCall) -> None:

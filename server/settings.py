@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     webrtc: WebRTCSettings = WebRTCSettings()
     max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
     node_name: str = ""
+    reconnect_grace_s: float = Field(default=10.0, ge=0, description="how long a dropped call waits for its client")
     # Grading workers inside the server process: -1 = one when there is no Redis (the database queue),
     # none with Redis (run `sparring worker` processes instead).
     grader_workers: int = Field(default=-1, ge=-1, le=16)

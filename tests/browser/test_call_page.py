@@ -11,18 +11,11 @@ from sqlalchemy import select
 
 from benchmarks.speech import espeak, silence, write_wav
 from server.store.tables import Attempt
+from tests.browser.pages import outside, record_requests, sign_in, wait_until
 from tests.support.browser import chromium, screenshot_path
-from tests.support.live import PASSWORD, LiveServer
+from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.models]
-
-
-async def sign_in(page, live: LiveServer, email: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
-    await page.goto(f"{live.base_url}/login?next={next_path}")
-    await page.get_by_label("Email", exact=True).fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{live.base_url}{next_path}")
 
 
 async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_path: Path) -> None:
@@ -34,19 +27,19 @@ async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_pa
     )
     requests: list[str] = []
     async with chromium(fake_audio=wav) as browser:
-        page = await browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("request", lambda request: requests.append(request.url))
+        page = record_requests(await browser.new_page(viewport={"width": 1280, "height": 800}), requests)
         await sign_in(page, live_server, "lee@acme.com", f"/call/{session_id}")
         await page.screenshot(path=screenshot_path("call-briefing"))
         call_url = f"{live_server.base_url}/call/{session_id}?raw_audio=1"
         await page.goto(call_url)
         await page.get_by_role("button", name="Start the call").click()
-        await page.wait_for_function("window.sparring.state === 'in_session'", timeout=20_000)
+        await wait_until(page, "window.sparring.state === 'in_session'", timeout=20)
         # The server transcribes the WAV's words; the persona answers.
-        await page.wait_for_function(
-            """() => window.sparring.transcript.some(t => t.speaker === 'learner' && /packaging/i.test(t.text))
+        await wait_until(
+            page,
+            """window.sparring.transcript.some(t => t.speaker === 'learner' && /packaging/i.test(t.text))
                 && window.sparring.transcript.filter(t => t.speaker === 'persona').length >= 2""",
-            timeout=60_000,
+            timeout=60,
         )
         await asyncio.sleep(1.0)
         await page.screenshot(path=screenshot_path("call-live"))
@@ -55,7 +48,7 @@ async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_pa
         assert await page.get_by_role("status").inner_text() == "In session"
         await page.get_by_role("button", name="End session").click()
         await page.get_by_role("button", name="Yes, end").click()
-        await page.wait_for_function("window.sparring.state === 'ended'", timeout=15_000)
+        await wait_until(page, "window.sparring.state === 'ended'", timeout=15)
         await page.screenshot(path=screenshot_path("call-ended"))
     # The server kept the call: the learner's words transcribed, the attempt ended by the learner.
     with live_server.db.session() as db:
@@ -64,8 +57,7 @@ async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_pa
         assert attempt.state in ("ended", "evaluating", "completed") and attempt.end_reason == "learner_ended"
     assert any("packaging" in t.lower() for t in learner), learner
     # Every request the page made went to this server.
-    outside = [url for url in requests if not url.startswith((live_server.base_url, "data:", "blob:"))]
-    assert not outside, outside
+    assert not outside(requests, live_server.base_url), outside(requests, live_server.base_url)
 
 
 async def test_blocked_microphone_shows_a_clear_message(live_server: LiveServer) -> None:

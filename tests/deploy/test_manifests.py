@@ -285,16 +285,11 @@ def test_env_example_documents_every_variable_and_holds_only_placeholder_secrets
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
     lines = ENV_EXAMPLE.read_text().splitlines()
     defined: dict[str, str] = {}
-    commented = False
-    for line in lines:
-        if not line.strip():
-            commented = False
-        elif line.startswith("#"):
-            commented = True
-        else:
+    for above, line in zip(["", *lines], lines, strict=False):
+        if line.strip() and not line.startswith("#"):
             name, _, value = line.partition("=")
             assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), line
-            assert commented, f"{name} has no comment above it"
+            assert above.startswith("#"), f"{name} has no comment of its own right above it"
             defined[name] = value
     assert used - set(defined) == set(), f"compose.yaml reads undocumented variables: {used - set(defined)}"
     assert set(defined) - used == set(), f".env.example lists unused variables: {set(defined) - used}"
@@ -561,6 +556,11 @@ def test_egress_to_outside_the_cluster_is_denied() -> None:
             assert not pod_spec(workload).get("hostNetwork"), ident(workload)
 
 
+def expand(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion from the variables defined so far."""
+    return re.sub(r"\$\(([A-Z0-9_]+)\)", lambda match: env[match.group(1)], value)
+
+
 def test_k8s_app_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     config = named("ConfigMap", "sparring-config")["data"]
     secrets = named("Secret", "sparring-secrets")["stringData"]
@@ -575,7 +575,7 @@ def test_k8s_app_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) 
             elif "fieldRef" in ref:
                 env[variable["name"]] = f"{workload_name}-0"
             else:
-                env[variable["name"]] = re.sub(r"\$\(([A-Z0-9_]+)\)", lambda m, e=env: e[m.group(1)], variable["value"])
+                env[variable["name"]] = expand(variable["value"], env)
         unknown = [k for k in env if k.startswith("SPARRING_") and not settings_field_exists(k)]
         assert not unknown, f"{name}: no such setting: {unknown}"
         settings = build_settings(env, monkeypatch)

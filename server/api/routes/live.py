@@ -178,7 +178,10 @@ async def websocket_call(
     await websocket.send_text(json.dumps({"type": "call", "attempt_id": call.attempt_id, "session_id": session_id}))
     await calls.start(call)
     reason = await serve_websocket(websocket, call.conversation)
-    await calls.finish(call, "learner_ended" if reason == "ended" else reason)
+    if reason == "client_disconnected" and call.conversation.state not in ("ended", "error"):
+        await calls.detach(call, "connection_lost")  # it may come back within the grace period
+    else:
+        await calls.finish(call, "learner_ended" if reason == "ended" else reason)
 
 
 class IceServerOut(BaseModel):

@@ -22,13 +22,18 @@ function frame(width, height, label) {
   return s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label, preserveAspectRatio: "xMidYMid meet" });
 }
 
+// Charts are drawn for the width they will roughly get, so their text stays readable on a phone.
+const fit = (width) => Math.round(Math.min(width, Math.max(300, window.innerWidth - 64)));
+
 const trim = (text, n) => (String(text).length > n ? `${String(text).slice(0, n - 1)}\u2026` : String(text));
 
 /**
  * Horizontal bars: data [{ label, value, display?, color? }], values 0..max. Good for scores per criterion.
  */
-export function hbarChart({ data, max, label, format = (v) => String(v), labelWidth = 190, markers = [], width = 640 }) {
+export function hbarChart({ data, max, label, format = (v) => String(v), labelWidth: wantLabel = 190, markers = [], width: want = 640 }) {
   const row = 30;
+  const width = fit(want);
+  const labelWidth = Math.round(Math.min(wantLabel, width * 0.4));
   const height = Math.max(row * data.length + 26, 60);
   const plot = width - labelWidth - 60;
   const svg = frame(width, height, label);
@@ -55,7 +60,8 @@ export function hbarChart({ data, max, label, format = (v) => String(v), labelWi
 }
 
 /** Vertical bars over time or categories: data [{ label, value }]. */
-export function vbarChart({ data, label, format = (v) => String(Math.round(v)), color = COLORS[0], height = 220, width = 640 }) {
+export function vbarChart({ data, label, format = (v) => String(Math.round(v)), color = COLORS[0], height = 220, width: want = 640 }) {
+  const width = fit(want);
   const left = 36;
   const bottom = 34;
   const max = Math.max(1, ...data.map((d) => d.value || 0));
@@ -86,7 +92,8 @@ function niceMax(value) {
 }
 
 /** Lines over an index (attempt 1, 2, 3...): series [{ name, values: [number] }], y in 0..yMax. */
-export function lineChart({ series, label, yMax = 100, xLabel = "Attempt", width = 640 }) {
+export function lineChart({ series, label, yMax = 100, xLabel = "Attempt", width: want = 640 }) {
+  const width = fit(want);
   const height = 240;
   const left = 36;
   const bottom = 34;
