@@ -112,7 +112,7 @@ class Conversation:
         self._reply: PersonaReply | None = None
         self._learner_over_persona = False
         self._segments: list[asyncio.Task[str]] = []
-        self._partial_task: asyncio.Task[str] | None = None
+        self._partial_task: asyncio.Task[str | None] | None = None
         self._partial_until = 0.0  # end time of the audio the partial transcribes
         self._last_partial = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -286,8 +286,12 @@ class Conversation:
         self._partial_until = t
         self._partial_task = self._spawn(self._partial(audio), "partial")
 
-    async def _partial(self, audio: Audio) -> str:
-        text = await self._transcribe(audio)
+    async def _partial(self, audio: Audio) -> str | None:
+        try:
+            text = await self._transcribe(audio)
+        except Exception as error:  # a live-transcript nicety: the final transcription reports real trouble
+            log.info("partial transcription failed: %s", error)
+            return None
         if text and self._detector.active:
             self.events.emit(Event("partial_transcript", self.now(), {"text": text}))
         return text
@@ -299,9 +303,10 @@ class Conversation:
         # Shielded: cancelling a speculative reply must not cancel the segments' transcription.
         earlier = [await asyncio.shield(segment) for segment in self._segments]
         partial = self._partial_task
+        last: str | None = None
         if partial is not None and not partial.cancelled() and self._partial_until >= reply.learner_end - 1e-6:
             last = await asyncio.shield(partial)
-        else:
+        if last is None:
             last = await self._transcribe(reply.audio)
         return " ".join([*earlier, last]).strip()
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
-from server.api.routes import artifacts, auth, evaluation, live, roleplays
+from server.api.routes import artifacts, auth, evaluation, live, oidc, roleplays
 from server.grading import GradingService, grader_mode, make_queue
 from server.live import CallManager
 from server.metrics import Metrics
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.state.db = database
     app.state.background = set()  # fire-and-forget tasks (video analysis), kept referenced
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(workspace_router)
     app.include_router(roleplays.router)
     app.include_router(artifacts.router)

@@ -9,6 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -62,6 +63,53 @@ class WebRTCSettings(BaseModel):
     relay_only: bool = False
 
 
+RoleName = Literal["admin", "member", "read_only"]
+_LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+class OIDCSettings(BaseModel):
+    """Single sign-on with the enterprise's OpenID Connect identity provider (off while `issuer` is empty).
+
+    Only the issuer is contacted (discovery, keys, token exchange); the browser is sent to its sign-in page.
+    """
+
+    issuer: str = ""  # e.g. https://idp.corp.local/realms/staff
+    client_id: str = ""
+    client_secret: str = ""  # empty: a public client (PKCE only)
+    scopes: list[str] = ["openid", "email", "profile"]
+    groups_claim: str = "groups"  # an ID token claim holding the user's group names
+    role_map: dict[str, RoleName] = {}  # group name -> role; the highest mapped role wins; no mapped group: refused
+    workspace: str = "default"  # slug of the workspace SSO users belong to (created on first sign-in)
+    # This server's public base URL: the callback is <redirect_base_url>/auth/oidc/callback (register it at the IdP).
+    redirect_base_url: str = ""
+    ca_file: str = ""  # PEM bundle for an IdP certificate signed by an internal CA
+    allow_http: bool = False  # plain http to a non-loopback issuer (a lab setup: the client secret travels in clear)
+    algorithms: list[Literal["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]] = ["RS256"]
+    timeout_s: float = Field(default=10, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OIDCSettings:
+        if not self.enabled:
+            return self
+        missing = [name for name in ("client_id", "redirect_base_url") if not getattr(self, name)]
+        if missing:
+            raise SettingsError(f"SSO needs oidc {' and '.join(missing)} when oidc.issuer is set")
+        for name in ("issuer", "redirect_base_url"):
+            url = urlsplit(getattr(self, name))
+            if url.scheme not in ("https", "http") or not url.hostname:
+                raise SettingsError(f"oidc.{name} must be an absolute http(s) URL")
+        issuer = urlsplit(self.issuer)
+        if issuer.scheme == "http" and issuer.hostname not in _LOOPBACK_HOSTS and not self.allow_http:
+            raise SettingsError("oidc.issuer must use https (set oidc.allow_http only for a lab setup)")
+        if "openid" not in self.scopes:
+            raise SettingsError("oidc.scopes must include openid")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPARRING_", env_nested_delimiter="__", extra="ignore", protected_namespaces=()
@@ -78,6 +126,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     models: ModelsConfig = ModelsConfig()
     webrtc: WebRTCSettings = WebRTCSettings()
+    oidc: OIDCSettings = OIDCSettings()
     max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
     node_name: str = ""
     reconnect_grace_s: float = Field(default=10.0, ge=0, description="how long a dropped call waits for its client")
