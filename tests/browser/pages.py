@@ -15,7 +15,7 @@ from playwright.async_api import Page
 from tests.support.live import PASSWORD, LiveServer
 
 
-async def wait_until(page: Page, expression: str, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
+async def wait_until(page: Page, expression: str, *, timeout: float = 15.0, interval: float = 0.1) -> Any:  # noqa: ASYNC109
     """The value of `expression` (a JavaScript expression or arrow function) once it is truthy."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import select
 
 from benchmarks.speech import espeak, silence, write_wav
@@ -46,9 +46,10 @@ from tests.support.live import PASSWORD, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.models]
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 760}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 760}
 SCENARIO = "Northwind discovery call (browser)"
+EMMA = "Emma Clarke, Procurement Director (Northwind Foods)"
 # Shared by the first test (the live call) and the last one (its evaluation), so grading overlaps the others.
 STATE: dict[str, Any] = {}
 
@@ -77,7 +78,7 @@ def requests_seen(live_server: LiveServer) -> Any:
     assert not outside(urls, live_server.base_url), outside(urls, live_server.base_url)
 
 
-async def new_page(browser: Browser, requests: list[str], viewport: dict[str, int] = DESKTOP) -> Page:
+async def new_page(browser: Browser, requests: list[str], viewport: ViewportSize = DESKTOP) -> Page:
     """A page in a fresh context (its own cookies), recording its requests."""
     context = await browser.new_context(viewport=viewport)
     return record_requests(await context.new_page(), requests)
@@ -124,7 +125,7 @@ async def test_scenario_in_six_steps_invite_and_live_call(
     await next_step.click()
     await expect(admin.get_by_text("Choose a persona.")).to_be_visible()
     await admin.get_by_label("Ecosystem").select_option("Manufacturing")
-    await admin.get_by_label("Persona", exact=True).select_option(label="Emma Clarke, Procurement Director (Northwind Foods)")
+    await admin.get_by_label("Persona", exact=True).select_option(label=EMMA)
     await expect(admin.locator(".persona-card")).to_contain_text("Procurement Director")
     await shot(admin, "scenario-step-2-persona")
     await next_step.click()
@@ -346,7 +347,7 @@ async def test_new_session_in_four_steps_then_a_chat_call(
     await shot(page, "new-session-step-1")
     next_step = dialog.get_by_role("button", name="Next", exact=True)
     await next_step.click()
-    await dialog.get_by_label("Persona", exact=True).select_option(label="Emma Clarke, Procurement Director (Northwind Foods)")
+    await dialog.get_by_label("Persona", exact=True).select_option(label=EMMA)
     await dialog.get_by_label("Profile text (optional)").fill("Runs procurement for twelve plants.")
     await shot(page, "new-session-step-2")
     await next_step.click()
@@ -477,24 +478,35 @@ def _turns() -> list[TranscriptTurn]:
 
 
 def _evaluation(turns: list[TranscriptTurn]) -> dict[str, Any]:
+    discovery = [
+        Quote(2, "How do you handle packaging across your plants today?"),
+        Quote(4, "what does a late delivery cost you"),
+    ]
     criteria = [
-        CriterionResult("needs_discovery", "Needs discovery", "scale", 3.0, 4.0, "Asked about the process and the cost.",
-                        [Quote(2, "How do you handle packaging across your plants today?"), Quote(4, "what does a late delivery cost you")]),
-        CriterionResult("active_listening", "Active listening", "scale", 2.0, 2.0, "Cut the prospect off once.",
-                        [Quote(4, "Sorry, what does a late delivery cost you when it happens?")], ["interrupted"]),
-        CriterionResult("next_step", "Concrete next step", "check", 2.0, 1.0, "Proposed a meeting.",
-                        [Quote(6, "Could we book a call with your operations director next Tuesday?")]),
+        CriterionResult("needs_discovery", "Needs discovery", "scale", 3.0, 4.0, "Asked about the cost.", discovery),
+        CriterionResult(
+            "active_listening", "Active listening", "scale", 2.0, 2.0, "Cut the prospect off once.",
+            [Quote(4, "Sorry, what does a late delivery cost you when it happens?")], ["interrupted"],
+        ),
+        CriterionResult(
+            "next_step", "Concrete next step", "check", 2.0, 1.0, "Proposed a meeting.",
+            [Quote(6, "Could we book a call with your operations director next Tuesday?")],
+        ),
     ]  # fmt: skip
     goals = [
-        GoalResult("learn_supplier", "Learn the current supplier situation", True, [Quote(2, "How do you handle packaging")]),
+        GoalResult("learn_supplier", "Learn the current supplier situation", True, [discovery[0]]),
         GoalResult("next_step", "Agree a next step", False),
     ]
     debrief = Debrief(
-        what_worked=[Point("Asked about the cost of the problem", "needs_discovery", 4, "what does a late delivery cost you")],
+        what_worked=[Point("Asked about the cost of the problem", "needs_discovery", 4, discovery[1].text)],
         what_was_missing=[Point("Let the prospect finish before asking", "active_listening", 4)],
         key_moments=[KeyMoment(5, "The prospect put a number on the pain")],
-        suggestions=[Suggestion("Summarise before moving on", 4, "Sorry, what does a late delivery cost you when it happens?",
-                                "So late deliveries stop your lines; what does an hour of stoppage cost?")],
+        suggestions=[
+            Suggestion(
+                "Summarise before moving on", 4, "Sorry, what does a late delivery cost you when it happens?",
+                "So late deliveries stop your lines; what does an hour of stoppage cost?",
+            )
+        ],
     )  # fmt: skip
     meta = EvaluationMeta(mode="hybrid", model="test", rubric="sales_discovery", rubric_version=1, n_ctx=2048)
     return Evaluation(62.5, criteria, goals, debrief, compute_analytics(turns), meta).to_dict()
@@ -506,7 +518,7 @@ def _stereo_wav(path: Path, turns: list[TranscriptTurn], rate: int = 16000) -> N
     audio = np.zeros((total, 2), dtype=np.int16)
     for t in turns:
         a, b = int(t.start * rate), int(t.end * rate)
-        tone = (3000 * np.sin(2 * np.pi * (220 if t.speaker == "learner" else 330) * np.arange(b - a) / rate))
+        tone = 3000 * np.sin(2 * np.pi * (220 if t.speaker == "learner" else 330) * np.arange(b - a) / rate)
         audio[a:b, 0 if t.speaker == "learner" else 1] = tone.astype(np.int16)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)
@@ -612,4 +624,3 @@ async def test_live_call_evaluation_and_transcript_then_coach_review(
     async with api(live_server) as http:
         view = (await http.get(f"/api/v1/attempts/{attempt_id}/evaluation")).json()
     assert view["coach"]["overrides"] and view["coach"]["comments"] and view["coach"]["reviewed"]
-
