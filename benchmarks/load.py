@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ import psutil
 from benchmarks.clients import webrtc_call, websocket_call
 from benchmarks.common import machine, summary, table, write_json
 from benchmarks.learner import Line
-from benchmarks.local_server import free_port
+from benchmarks.serve import served
 from server.store.db import Database
 from server.store.tables import Attempt
 
@@ -152,57 +150,23 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        db_url = f"sqlite:///{Path(tmp) / 'sparring.db'}"
-        env = {
-            **os.environ,
-            "SPARRING_DATA_DIR": tmp,
-            "DATABASE_URL": db_url,
-            "SPARRING_GRADER_WORKERS": "0",
-            "SPARRING_MAX_LIVE_SESSIONS": str(args.max * 2),
-            "SPARRING_WEBRTC__HOST_ADDRESSES": '["127.0.0.1"]',
-            "SPARRING_PURGE_INTERVAL_S": "0",
-        }
-        cli("admin", "create", "--email", "load@bench.local", "--password", "load-bench-password", env=env)
-        key = cli("apikey", "create", "--email", "load@bench.local", env=env)
-        headers = {"Authorization": f"Bearer {key}"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            async with httpx.AsyncClient() as http:
-                for _ in range(240):
-                    try:
-                        if (await http.get(f"{base}/healthz", timeout=1)).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.5)
-            process = psutil.Process(server.pid)
-            database = Database(db_url)
-            idle_rss = process.memory_info().rss
-            steps = []
-            n = 1
-            while n <= args.max:
-                result = await step(n, base, headers, args.transport, process, database)
-                steps.append(result)
-                p95 = result["client_voice_to_voice_s"]["p95"]
-                print(
-                    f"N={n}: voice-to-voice p50 {result['client_voice_to_voice_s']['p50']} p95 {p95}, "
-                    f"CPU {result['server_cpu_cores']} cores, errors {len(result['errors'])}",
-                    flush=True,
-                )
-                if p95 is None or p95 > args.threshold:
-                    break
-                n *= 2
-        finally:
-            server.terminate()
-            server.wait(30)
+    settings = {"SPARRING_GRADER_WORKERS": "0", "SPARRING_MAX_LIVE_SESSIONS": str(args.max * 2)}
+    async with served(**settings) as server:
+        idle_rss = server.process.memory_info().rss
+        steps = []
+        n = 1
+        while n <= args.max:
+            result = await step(n, server.base_url, server.headers, args.transport, server.process, server.db)
+            steps.append(result)
+            p95 = result["client_voice_to_voice_s"]["p95"]
+            print(
+                f"N={n}: voice-to-voice p50 {result['client_voice_to_voice_s']['p50']} p95 {p95}, "
+                f"CPU {result['server_cpu_cores']} cores, errors {len(result['errors'])}",
+                flush=True,
+            )
+            if p95 is None or p95 > args.threshold:
+                break
+            n *= 2
     held = [
         s["sessions"]
         for s in steps
