@@ -150,9 +150,8 @@ def main() -> int:
         f"{results['calls']} calls by {args.sessions} sessions in {args.minutes} min; errors: {len(results['errors'])}"
     )
     print(f"attempts: {results['attempt_states']} (evaluated {results['evaluated']}, drain {results['drain_s']} s)")
-    print(
-        f"server memory after warm-up {memory['after_warmup']} MB, max {memory['max_after_warmup']} MB, growth {memory['growth']:.1%}"
-    )
+    print(f"server memory after warm-up {memory['after_warmup']} MB, max {memory['max_after_warmup']} MB", end=" ")
+    print(f"(growth {memory['growth']:.1%})")
     if args.json:
         write_json(args.json, results)
         plot(results, Path(args.json).with_suffix(".png"))

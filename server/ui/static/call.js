@@ -96,6 +96,9 @@ function onEvent(event) {
       break;
     case "state":
       setStatus(event.status, event.state);
+      // The final "ended" event can be lost when the server closes the connection right after it; the
+      // state change is enough to end the page's call.
+      if (event.state === "ended" || event.state === "error") finish({ error: event.state === "error" ? event.error || "" : null });
       break;
     case "timer":
       $("elapsed").textContent = clock(event.elapsed);
@@ -117,8 +120,14 @@ function onEvent(event) {
   }
 }
 
+let finished = false;
 function finish(event) {
-  setStatus(event.error ? "Error" : "Ended", event.error ? "error" : "ended");
+  if (finished) {
+    if (event.error) showError("call-error", event.error);
+    return;
+  }
+  finished = true;
+  setStatus(event.error || live.state === "error" ? "Error" : "Ended", event.error || live.state === "error" ? "error" : "ended");
   if (event.error) showError("call-error", event.error);
   $("after").hidden = false;
   $("chat").hidden = true;
@@ -171,6 +180,12 @@ async function startVoice() {
   stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
   channel = pc.createDataChannel("events");
   channel.onmessage = (message) => onEvent(JSON.parse(message.data));
+  channel.onclose = () => {
+    if (["connecting", "in_session", "paused"].includes(live.state)) {
+      showError("call-error", "The connection to the server closed.");
+      finish({});
+    }
+  };
   pc.ontrack = (event) => {
     $("persona-audio").srcObject = event.streams[0] || new MediaStream([event.track]);
   };
