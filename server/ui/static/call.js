@@ -224,7 +224,7 @@ function startChat() {
   socket.onclose = (event) => {
     if (live.state !== "ended" && live.state !== "error") {
       showError("call-error", event.reason || "The connection closed.");
-      setStatus("Ended", "ended");
+      finish({});
     }
   };
   $("chat").hidden = false;
