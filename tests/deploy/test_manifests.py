@@ -380,7 +380,8 @@ def test_every_container_has_probes_and_resource_limits() -> None:
     for workload in workloads:
         for container in containers(workload):
             where = f"{ident(workload)} container {container['name']}"
-            assert "livenessProbe" in container and "readinessProbe" in container, f"{where}: probes"
+            if container in pod_spec(workload)["containers"]:  # init containers run once: no probes
+                assert "livenessProbe" in container and "readinessProbe" in container, f"{where}: probes"
             resources = container.get("resources", {})
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{where}: {kind} cpu and memory"
