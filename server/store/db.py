@@ -52,6 +52,9 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several nodes may start at once: one migrates, the others wait for it (released at commit).
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7361902431)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

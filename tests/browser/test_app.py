@@ -322,9 +322,10 @@ async def test_invalid_scenario_test_session_says_what_is_missing(
     # The same refusal from the table's row menu.
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Roleplay Scenarios").click()
     await page.get_by_label("Search").fill("Half-built")
+    await expect(page.get_by_role("table", name="Scenarios").get_by_role("row")).to_have_count(2)  # filtered
     row = page.get_by_role("row").filter(has_text="Half-built negotiation")
     await expect(row).to_contain_text("Needs setup")
-    await row.get_by_text("Actions").click()
+    await row.locator("summary").click()
     await row.get_by_role("button", name="Test session").click()
     await expect(page.get_by_role("alert").filter(has_text="Scenario is not valid for test session")).to_be_visible()
     await page.context.close()
