@@ -336,8 +336,11 @@ async def test_new_session_in_four_steps_then_a_chat_call(
 ) -> None:
     page = await new_page(browser, requests_seen)
     await sign_in(page, live_server, "lee@acme.com")
-    # Keyboard: the button is reachable and opens the dialog; focus moves into it.
-    await page.get_by_role("button", name="New session").focus()
+    # Keyboard: the page focuses its heading; Tab reaches "New session", Enter opens it, focus moves inside.
+    await expect(page.get_by_role("table", name="Practice sessions")).to_be_visible()
+    await expect(page.get_by_role("heading", level=1)).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="New session")).to_be_focused()
     await page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="New session")
     await expect(dialog.get_by_label("Session name")).to_be_focused()
