@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             stop.set()
             await asyncio.gather(*worker_tasks, return_exceptions=True)
             await queue.close()
+            await app.state.calls.drain(settings.shutdown_drain_s)
             await app.state.calls.close_all()
             if owned:
                 await app.state.backends.aclose()

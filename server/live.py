@@ -8,6 +8,7 @@ progress), and closes the attempt when the conversation ends, however it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import uuid
@@ -85,6 +86,8 @@ class CallManager:
         self.metrics.live_limit.set(max_live)
         self.calls: dict[str, LiveCall] = {}  # by attempt id
         self._opening: set[str] = set()  # session ids between admission and registration
+        self.draining = False  # shutting down: no new calls
+        self._empty = asyncio.Event()
 
     @property
     def live_count(self) -> int:
@@ -101,6 +104,8 @@ class CallManager:
     async def open(
         self, session_id: str, *, user_id: str, workspace_id: str, is_admin: bool, transport: str, mode: str | None
     ) -> LiveCall:
+        if self.draining:
+            raise CallRefused(503, "this node is shutting down; try again in a moment", retry_after=5)
         existing = self.find(session_id=session_id)
         if existing is not None and existing.detached and existing.workspace_id == workspace_id:
             if existing.owner_id != user_id and not is_admin:
@@ -184,7 +189,7 @@ class CallManager:
                 artifacts=artifacts,
             )
         self.calls[call.attempt_id] = call
-        self.metrics.live_sessions.set(len(self.calls))
+        self._count_changed()
         return call
 
     # ------------------------------------------------------------------ running
@@ -264,7 +269,7 @@ class CallManager:
             recording_path=str(recording) if recording.exists() else None,
         )
         self.calls.pop(call.attempt_id, None)
-        self.metrics.live_sessions.set(len(self.calls))
+        self._count_changed()
         self.metrics.underruns.inc(conversation.underruns)
         self.metrics.calls.labels(state).inc()
         log.info("call %s ended (%s, %s turns)", call.attempt_id, conversation.end_reason, len(turns))
@@ -309,6 +314,14 @@ class CallManager:
             conversation.resume()
         conversation.events.emit(Event("reconnected", conversation.now(), {}))
 
+    async def drain(self, limit_s: float) -> None:
+        """Stop admitting calls and give the running ones up to `limit_s` to end by themselves."""
+        self.draining = True
+        if self.calls and limit_s > 0:
+            self._empty.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._empty.wait(), limit_s)
+
     async def close_all(self) -> None:
         await asyncio.gather(*(self.finish(call, "server_shutdown") for call in list(self.calls.values())))
 
@@ -344,8 +357,13 @@ class CallManager:
             await call.peer.close()
         await call.conversation.end("not_connected")
         self.calls.pop(call.attempt_id, None)
-        self.metrics.live_sessions.set(len(self.calls))
+        self._count_changed()
         await asyncio.to_thread(self._update, call.attempt_id, state="initializing")
+
+    def _count_changed(self) -> None:
+        self.metrics.live_sessions.set(len(self.calls))
+        if not self.calls:
+            self._empty.set()
 
     def live_attempts(self) -> list[str]:
         return list(self.calls)

@@ -54,7 +54,7 @@ async def test_webrtc_call_in_process(live_server: LiveServer) -> None:
     result = await webrtc_call(live_server.base_url, session_id, [QUESTION], headers=live_server.learner_headers)
     assert result.attempt_id
     attempt = await wait_attempt_final(live_server, session_id)
-    assert attempt.id == result.attempt_id and attempt.state == "ended"
+    assert attempt.id == result.attempt_id and attempt.state in ("ended", "evaluating", "completed")
     check_call(live_server, attempt, result.heard)
     # The events channel carried the live state and the transcript.
     kinds = {e["type"] for e in result.events}

@@ -65,7 +65,7 @@ async def test_oversized_websocket_frame_closes_the_call_cleanly(live_server: Li
                 await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     attempt = await live_server.wait_attempt(first["attempt_id"])
-    assert attempt.state == "ended" and attempt.end_reason == "frame_too_large"
+    assert attempt.state in ("ended", "evaluating", "completed") and attempt.end_reason == "frame_too_large"
     assert live_server.calls.find(session_id=session_id) is None
 
 
@@ -113,4 +113,4 @@ async def test_shutdown_ends_live_calls(live_server: LiveServer) -> None:
                 break
     assert "ended" in kinds
     attempt = await live_server.wait_attempt(first["attempt_id"])
-    assert attempt.state == "ended" and attempt.end_reason == "server_shutdown"
+    assert attempt.state in ("ended", "evaluating", "completed") and attempt.end_reason == "server_shutdown"

@@ -94,7 +94,8 @@ export async function render(ctx) {
     field("Tag", select([["", "All"], ...tags.map((t) => [t.tag, `${t.tag} (${t.scenarios})`])], state.tag, { name: "tag" })),
     field("Created by", select([["", "Anyone"], ["me", "Me"]], state.created_by, { name: "created_by" })),
   );
-  filters.addEventListener("change", () => {
+  filters.addEventListener("change", (event) => {
+    if (event.target === search) return; // typing is handled (debounced) by the input listener
     for (const s of filters.querySelectorAll("select")) state[s.name] = s.value;
     state.page = 1;
     load();

@@ -81,7 +81,7 @@ export async function render(ctx) {
     state.page = 1;
     load();
   };
-  filters.addEventListener("change", refilter);
+  filters.addEventListener("change", (event) => { if (event.target !== search) refilter(); });
   search.addEventListener("input", debounce(refilter, 300));
   fill(page, 
     pageHeader("Roleplay Training", { actions }),
