@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from server.store.tables import Attempt, Evaluation
 from tests.support.live import LiveServer
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, pytest.mark.usefixtures("grading_worker")]
 
 LINES = [
     "Hi Emma, thanks for taking my call. What does your current packaging process look like?",

@@ -11,7 +11,7 @@ from benchmarks.clients import websocket_call
 from benchmarks.learner import Line
 from tests.support.live import LiveServer
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, pytest.mark.usefixtures("grading_worker")]
 
 REQUEST = {
     "user_id": "learner-7",

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import delete
 
 from benchmarks.local_server import PASSWORD, LocalServer, local_server
 from models.registry import Backends
-from server.store.tables import Attempt
+from server.store.tables import Attempt, GradingJob
 
 FINAL = ("ended", "error", "evaluating", "completed")
 __all__ = ["PASSWORD", "LiveServer"]
@@ -31,6 +32,23 @@ class LiveServer(LocalServer):
 
 @pytest_asyncio.fixture(scope="session")
 async def live_server(real_backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
-    async with local_server(real_backends, tmp_path_factory.mktemp("live"), max_live=3) as server:
+    # No grading worker by default: queued grading would eat the CPU that latency-sensitive tests need.
+    # Tests about grading start one with the `grading_worker` fixture.
+    async with local_server(real_backends, tmp_path_factory.mktemp("live"), max_live=3, grader_workers=0) as server:
         server.__class__ = LiveServer
         yield server  # type: ignore[misc]
+
+
+@pytest_asyncio.fixture
+async def grading_worker(live_server: LiveServer) -> AsyncIterator[None]:
+    """The live server's grading worker, for the duration of one test. Jobs queued by earlier tests (which
+    did not ask for grading) are dropped first, so this test's attempts are not stuck behind them."""
+    with live_server.db.session() as db:
+        db.execute(delete(GradingJob).where(GradingJob.status.in_(("pending", "running"))))
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(live_server.app.state.grading.run(stop, "test-worker"))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
