@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from server.jobs.base import DeadJob, Job, Outcome, QueueStats, RetryPolicy
+from server.jobs.base import DeadJob, Job, Outcome, QueueStats, QueueUnavailableError, RetryPolicy
 from server.store.db import Database
 from server.store.tables import GradingJob
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -42,8 +45,18 @@ class DatabaseQueue:
         self.policy = policy or RetryPolicy()
         self.poll_s = poll_s
 
+    async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A database call in a thread; a database that is down or restarting is a queue outage, which the
+        worker loop waits out, not a crash."""
+        try:
+            return await asyncio.to_thread(function, *args, **kwargs)
+        except DBAPIError as error:
+            if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+                raise QueueUnavailableError(f"database unavailable: {error.orig!r}") from error
+            raise
+
     async def enqueue(self, kind: str, payload: Mapping[str, Any], *, job_id: str | None = None) -> str:
-        return await asyncio.to_thread(self._enqueue, kind, dict(payload), job_id or uuid.uuid4().hex)
+        return await self._run(self._enqueue, kind, dict(payload), job_id or uuid.uuid4().hex)
 
     def _enqueue(self, kind: str, payload: dict[str, Any], job_id: str) -> str:
         with self.db.session() as s:
@@ -58,7 +71,7 @@ class DatabaseQueue:
     async def consume(self, consumer: str, *, count: int = 1, block_s: float = 5.0) -> list[Job]:
         deadline = asyncio.get_running_loop().time() + block_s
         while True:
-            jobs = await asyncio.to_thread(self._claim, consumer, count)
+            jobs = await self._run(self._claim, consumer, count)
             if jobs or asyncio.get_running_loop().time() >= deadline:
                 return jobs
             await asyncio.sleep(self.poll_s)
@@ -106,17 +119,15 @@ class DatabaseQueue:
         return jobs
 
     async def ack(self, job: Job) -> None:
-        await asyncio.to_thread(self._set, job.id, status="done", lease_until=None, last_error=None)
+        await self._run(self._set, job.id, status="done", lease_until=None, last_error=None)
 
     async def fail(self, job: Job, reason: str, *, retryable: bool = True) -> Outcome:
         dead = not retryable or job.attempt >= self.policy.max_attempts
         if dead:
-            await asyncio.to_thread(self._set, job.id, status="dead", last_error=reason, lease_until=None)
+            await self._run(self._set, job.id, status="dead", last_error=reason, lease_until=None)
             return "dead"
         later = _now() + timedelta(seconds=self.policy.delay(job.attempt))
-        await asyncio.to_thread(
-            self._set, job.id, status="pending", last_error=reason, available_at=later, lease_until=None
-        )
+        await self._run(self._set, job.id, status="pending", last_error=reason, available_at=later, lease_until=None)
         return "retry"
 
     def _set(self, job_id: str, **values: Any) -> None:
@@ -133,7 +144,7 @@ class DatabaseQueue:
                 )
                 return bool(result.rowcount)  # type: ignore[attr-defined]
 
-        return await asyncio.to_thread(renew)
+        return await self._run(renew)
 
     async def dead_letters(self) -> list[DeadJob]:
         def read() -> list[DeadJob]:
@@ -152,7 +163,7 @@ class DatabaseQueue:
                     for r in rows
                 ]
 
-        return await asyncio.to_thread(read)
+        return await self._run(read)
 
     async def retry_dead(self, job_id: str) -> bool:
         def retry() -> bool:
@@ -164,7 +175,7 @@ class DatabaseQueue:
                 )
                 return bool(result.rowcount)  # type: ignore[attr-defined]
 
-        return await asyncio.to_thread(retry)
+        return await self._run(retry)
 
     async def stats(self) -> QueueStats:
         def count() -> QueueStats:
@@ -178,7 +189,7 @@ class DatabaseQueue:
             return QueueStats(waiting=int(rows.get("pending", 0)) - delayed, in_flight=int(rows.get("running", 0)),
                               delayed=delayed, dead=int(rows.get("dead", 0)))  # fmt: skip
 
-        return await asyncio.to_thread(count)
+        return await self._run(count)
 
     async def close(self) -> None:
         return None
