@@ -74,6 +74,6 @@ class FasterWhisperASR:
     async def transcribe(self, audio: Audio, *, prompt: str | None = None) -> Transcription:
         if audio.ndim != 1:
             raise ValueError("ASR takes mono audio")
-        clean = np.nan_to_num(audio.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
+        clean = np.nan_to_num(audio.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._transcribe_blocking, clean, prompt)

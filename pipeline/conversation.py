@@ -148,7 +148,9 @@ class Conversation:
         """Learner audio, 16 kHz mono float32 in [-1, 1], in real time (any chunk size)."""
         if not self.voice_in or self.state != "in_session" or self._closing:
             return
-        clean = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel(), nan=0.0), -1.0, 1.0)
+        clean = np.clip(
+            np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel(), nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0
+        )
         if self._recorder:
             self._recorder.learner(clean)
         arrival = self.now()
