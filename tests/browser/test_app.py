@@ -8,6 +8,8 @@ records each request it makes, and none may leave the server. Screenshots land i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import wave
 from collections.abc import AsyncIterator
@@ -21,7 +23,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, ViewportSize, expect
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from benchmarks.speech import espeak, silence, write_wav
 from grader.analytics import compute_analytics
@@ -37,7 +39,7 @@ from grader.records import (
     Suggestion,
     TranscriptTurn,
 )
-from server.store.tables import Attempt, PracticeSession
+from server.store.tables import Attempt, GradingJob, PracticeSession
 from server.store.tables import Evaluation as EvaluationRow
 from server.workspace.attempts import ERROR_MESSAGE
 from tests.browser.pages import outside, record_requests, sign_in, wait_until
@@ -50,6 +52,8 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 760}
 SCENARIO = "Northwind discovery call (browser)"
 EMMA = "Emma Clarke, Procurement Director (Northwind Foods)"
+PAYAL = "Payal Mehta, Talent Acquisition Lead (Arcadia Health)"
+PRICING = "Greenpack pricing: 0.12 per carton; regional warehouses hold two weeks of stock for each plant."
 # Shared by the first test (the live call) and the last one (its evaluation), so grading overlaps the others.
 STATE: dict[str, Any] = {}
 
@@ -67,6 +71,21 @@ def learner_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def browser(learner_wav: Path) -> AsyncIterator[Browser]:
     async with chromium(fake_audio=learner_wav) as b:
         yield b
+
+
+@pytest_asyncio.fixture(scope="module")
+async def grading(live_server: LiveServer) -> AsyncIterator[None]:
+    """A grading worker while this module runs (the live test server starts none), so the live call's attempt is
+    graded automatically while the cheaper tests run. Jobs queued before it starts (the chat test's) are dropped,
+    as the server's own `grading_worker` fixture does, so that only the live call is graded."""
+    with live_server.db.session() as db:
+        db.execute(delete(GradingJob).where(GradingJob.status.in_(("pending", "running"))))
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(live_server.app.state.grading.run(stop, "browser-tests"))
+    yield
+    stop.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(task, 60)
 
 
 @pytest.fixture
@@ -94,11 +113,72 @@ def api(live: LiveServer, who: str = "admin") -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=live.base_url, headers=headers, timeout=30)
 
 
+# ---------------------------------------------------------------- a session of one's own, in chat
+
+
+async def test_new_session_in_four_steps_then_a_chat_call(
+    live_server: LiveServer, browser: Browser, requests_seen: list[str]
+) -> None:
+    page = await new_page(browser, requests_seen)
+    await sign_in(page, live_server, "lee@acme.com")
+    # Keyboard: the page focuses its heading; Tab reaches "New session", Enter opens it, focus moves inside.
+    await expect(page.get_by_role("table", name="Practice sessions")).to_be_visible()
+    await expect(page.get_by_role("heading", level=1)).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="New session")).to_be_focused()
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="New session")
+    await expect(dialog.get_by_label("Session name")).to_be_focused()
+    await dialog.get_by_label("Session name").fill("Hybrid warm-up")
+    await dialog.get_by_label("Scenario type").select_option("customer_success")
+    await dialog.get_by_label("Scenario tuning").fill("The customer is unsure about renewing.")
+    await dialog.get_by_label("Goals (one per line)").fill("Find out why they hesitate")
+    await dialog.get_by_label("Practice by").select_option("hybrid")
+    await shot(page, "new-session-step-1")
+    next_step = dialog.get_by_role("button", name="Next", exact=True)
+    await next_step.click()
+    await dialog.get_by_label("Persona", exact=True).select_option(label=EMMA)
+    await dialog.get_by_label("Profile text (optional)").fill("Runs procurement for twelve plants.")
+    await shot(page, "new-session-step-2")
+    await next_step.click()
+    await dialog.get_by_label("Terse").check()
+    await shot(page, "new-session-step-3")
+    await next_step.click()
+    await expect(dialog.get_by_label("Evaluation template")).to_have_value("customer_success_renewal")
+    await shot(page, "new-session-step-4")
+    await dialog.get_by_role("button", name="Start").click()
+    await page.wait_for_url(re.compile(r".*/call/[0-9a-f]+$"))
+    # Hybrid: the learner picks chat for this attempt.
+    await page.get_by_label("chat").check()
+    await page.get_by_role("button", name="Start the call").click()
+    await wait_until(page, "window.sparring.state === 'in_session'", timeout=20)
+    persona_turns = await page.evaluate("window.sparring.transcript.filter(t => t.speaker === 'persona').length")
+    await page.get_by_label("Your message").fill("Hi Emma, what would make the renewal an easy yes for you?")
+    await page.get_by_label("Your message").press("Enter")
+    await wait_until(
+        page,
+        f"""window.sparring.transcript.some(t => t.speaker === 'learner' && /renewal/i.test(t.text))
+            && window.sparring.transcript.filter(t => t.speaker === 'persona').length > {persona_turns}""",
+        timeout=60,
+    )
+    await shot(page, "live-call-chat")
+    await page.get_by_role("button", name="Pause").click()
+    await expect(page.get_by_role("status")).to_have_text("Paused")
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("status")).to_have_text("In session")
+    await page.get_by_role("button", name="End session").click()
+    await page.get_by_role("button", name="Yes, end").click()
+    await wait_until(page, "window.sparring.state === 'ended'", timeout=20)
+    attempt = await live_server.wait_attempt(await page.evaluate("window.sparring.attemptId"))
+    assert attempt.mode == "text" and attempt.end_reason == "learner_ended"
+    await page.context.close()
+
+
 # ---------------------------------------------------------------- the whole journey, up to grading
 
 
 async def test_scenario_in_six_steps_invite_and_live_call(
-    live_server: LiveServer, browser: Browser, requests_seen: list[str]
+    live_server: LiveServer, browser: Browser, requests_seen: list[str], grading: None
 ) -> None:
     base = live_server.base_url
     admin = await new_page(browser, requests_seen)
@@ -142,6 +222,10 @@ async def test_scenario_in_six_steps_invite_and_live_call(
     # 5. Instruction/frequency
     await admin.get_by_label("Participant instructions").fill("Find out what is not working with the supplier.")
     await admin.get_by_label("Expected sessions per week").fill("2")
+    await admin.get_by_label("Add documents").set_input_files(
+        {"name": "greenpack-pricing.txt", "mimeType": "text/plain", "buffer": PRICING.encode()}
+    )
+    await expect(admin.get_by_text("greenpack-pricing.txt (to upload)")).to_be_visible()
     await shot(admin, "scenario-step-5-instructions")
     await next_step.click()
     # 6. Participants: invite the learner
@@ -164,6 +248,7 @@ async def test_scenario_in_six_steps_invite_and_live_call(
     assert scenario["valid"] and scenario["tags"] == ["discovery", "browser"]
     assert scenario["personality"]["trait"] == "friendly" and scenario["time_limit_minutes"] == 5
     assert scenario["participant_count"] == 1 and scenario["sessions_per_week"] == 2
+    assert [d["name"] for d in scenario["documents"]] == ["greenpack-pricing.txt"]
 
     # The learner signs in, finds the assignment in the training table and opens it.
     page = await new_page(browser, requests_seen)
@@ -183,7 +268,9 @@ async def test_scenario_in_six_steps_invite_and_live_call(
     goals = page.get_by_role("complementary")
     await expect(goals).to_contain_text("Agree a next step")
     await expect(page.get_by_text("You are talking to Emma Clarke")).to_be_visible()
-    await shot(page, "call-briefing")
+    await goals.get_by_text("greenpack-pricing.txt").click()  # open-book: the document's text beside the call
+    await expect(goals).to_contain_text("0.12 per carton")
+    await shot(page, "live-call-briefing")
     await page.get_by_role("button", name="Start the call").click()
     await wait_until(page, "window.sparring.state === 'in_session'", timeout=20)
     await expect(page.get_by_role("status")).to_have_text("In session")
@@ -194,8 +281,9 @@ async def test_scenario_in_six_steps_invite_and_live_call(
         timeout=60,
     )
     await expect(goals).to_contain_text("Learn the current supplier situation")  # still beside the call
+    await expect(goals).to_contain_text("0.12 per carton")
     await page.wait_for_timeout(800)
-    await shot(page, "call-live")
+    await shot(page, "live-call")
     assert await page.evaluate("window.sparring.maxAudioLevel") > 0.01, "the page received no persona audio"
     assert await page.locator("#elapsed").inner_text() != "0:00"
     await page.get_by_role("button", name="End session").click()
@@ -204,16 +292,24 @@ async def test_scenario_in_six_steps_invite_and_live_call(
     await wait_until(page, "window.sparring.state === 'ended'", timeout=20)
     attempt_id = await page.evaluate("window.sparring.attemptId")
     STATE["attempt_id"] = attempt_id
+    # Straight away the review says the results are being generated (the grader is working on them).
+    review = record_requests(await page.context.new_page(), requests_seen)
+    href = await page.get_by_role("link", name="See the evaluation").get_attribute("href")
+    assert href == f"/app/attempts/{attempt_id}"
+    await review.goto(f"{base}{href}")
+    await expect(review.get_by_text("Generating results...")).to_be_visible(timeout=10_000)
+    await expect(review.get_by_role("status").filter(has_text="Generating results...")).to_be_visible()
+    await shot(review, "evaluation-generating")
+    await review.close()
     # After the call: flag a problem for the scenario's creator.
     await page.get_by_role("button", name="Report a problem").click()
     await page.get_by_label("What went wrong?").fill("The persona repeated herself.")
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_role("button", name="Problem reported")).to_be_disabled()
-    await shot(page, "call-ended")
+    await shot(page, "live-call-ended")
     await page.get_by_role("link", name="See the evaluation").click()
     await page.wait_for_url(f"{base}/app/attempts/{attempt_id}")
-    await expect(page.get_by_text("Generating results...")).to_be_visible(timeout=10_000)
-    await shot(page, "evaluation-generating")
+    await expect(page.get_by_role("tab", name="Evaluation")).to_have_attribute("aria-selected", "true")
     await page.context.close()
 
     with live_server.db.session() as db:
@@ -253,7 +349,7 @@ async def test_every_page_renders_at_desktop_and_phone_width(
         await expect(page.get_by_text("Loading...")).to_have_count(0)
         if name == "report":
             await expect(page.get_by_role("heading", name="Attempts per week")).to_be_visible()
-            assert await page.locator("main svg.chart").count() >= 3
+            assert await page.locator("main svg.chart").count() >= 2  # attempts per week, completion
         await shot(page, f"page-{name}", full_page=True)
     await page.get_by_role("link", name="Settings").click()
     await expect(page.get_by_role("table", name="Users")).to_contain_text("lee@acme.com")
@@ -331,57 +427,55 @@ async def test_invalid_scenario_test_session_says_what_is_missing(
     await page.context.close()
 
 
-async def test_new_session_in_four_steps_then_a_chat_call(
+async def test_edit_a_scenario_then_participants_duplicate_delete_and_test_session(
     live_server: LiveServer, browser: Browser, requests_seen: list[str]
 ) -> None:
+    async with api(live_server) as http:
+        response = await http.post("/api/v1/scenarios", json={"name": "Salary talk", "type": "custom"})
+        scenario_id = response.json()["id"]
     page = await new_page(browser, requests_seen)
-    await sign_in(page, live_server, "lee@acme.com")
-    # Keyboard: the page focuses its heading; Tab reaches "New session", Enter opens it, focus moves inside.
-    await expect(page.get_by_role("table", name="Practice sessions")).to_be_visible()
-    await expect(page.get_by_role("heading", level=1)).to_be_focused()
-    await page.keyboard.press("Tab")
-    await expect(page.get_by_role("button", name="New session")).to_be_focused()
-    await page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog", name="New session")
-    await expect(dialog.get_by_label("Session name")).to_be_focused()
-    await dialog.get_by_label("Session name").fill("Hybrid warm-up")
-    await dialog.get_by_label("Scenario type").select_option("customer_success")
-    await dialog.get_by_label("Scenario tuning").fill("The customer is unsure about renewing.")
-    await dialog.get_by_label("Goals (one per line)").fill("Find out why they hesitate")
-    await dialog.get_by_label("Practice by").select_option("hybrid")
-    await shot(page, "new-session-step-1")
-    next_step = dialog.get_by_role("button", name="Next", exact=True)
+    await sign_in(page, live_server, "ada@acme.com", f"/app/scenarios/{scenario_id}")
+    await page.get_by_role("link", name="Edit", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Edit Salary talk")
+    await expect(page.get_by_label("Scenario name")).to_have_value("Salary talk")
+    await page.get_by_label("Goals (one per line)").fill("Agree the salary band")
+    next_step = page.get_by_role("button", name="Next", exact=True)
     await next_step.click()
-    await dialog.get_by_label("Persona", exact=True).select_option(label=EMMA)
-    await dialog.get_by_label("Profile text (optional)").fill("Runs procurement for twelve plants.")
-    await shot(page, "new-session-step-2")
-    await next_step.click()
-    await dialog.get_by_label("Terse").check()
-    await shot(page, "new-session-step-3")
-    await next_step.click()
-    await expect(dialog.get_by_label("Evaluation template")).to_have_value("customer_success_renewal")
-    await shot(page, "new-session-step-4")
-    await dialog.get_by_role("button", name="Start").click()
+    await page.get_by_label("Persona", exact=True).select_option(label=PAYAL)
+    for _ in range(2):
+        await next_step.click()
+    await page.get_by_label("Evaluation template").select_option("salary_negotiation")
+    for _ in range(2):
+        await next_step.click()
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_url(f"{live_server.base_url}/app/scenarios/{scenario_id}")
+    await expect(page.get_by_text("This scenario is ready: people can practise it.")).to_be_visible()
+    # Participants: invite, then remove with a confirm.
+    await page.get_by_role("tab", name="Participants").click()
+    await page.get_by_label("ada@acme.com").check()
+    await page.get_by_role("button", name="Invite", exact=True).click()
+    participants = page.get_by_role("table", name="Participants")
+    await expect(participants).to_contain_text("ada@acme.com")
+    await participants.get_by_role("button", name="Remove ada").click()
+    confirm = page.get_by_role("dialog", name="Remove participant?")
+    await expect(confirm).to_contain_text("history is kept")
+    await confirm.get_by_role("button", name="Yes, remove").click()
+    await expect(participants).to_contain_text("Nobody is invited yet.")
+    # Duplicate (opens the copy's editor), then delete the copy (its creator may, after a confirm).
+    await page.get_by_role("button", name="Duplicate").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Edit Copy of Salary talk")
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Copy of Salary talk")
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await page.get_by_role("dialog", name="Delete scenario?").get_by_role("button", name="Yes, delete").click()
+    await page.wait_for_url(re.compile(r".*/app/scenarios(\?.*)?$"))
+    await expect(page.get_by_role("status").filter(has_text='Deleted "Copy of Salary talk"')).to_be_visible()
+    # The valid scenario's test session starts a call page for its author.
+    await page.goto(f"{live_server.base_url}/app/scenarios/{scenario_id}")
+    await page.get_by_role("button", name="Test session").click()
     await page.wait_for_url(re.compile(r".*/call/[0-9a-f]+$"))
-    # Hybrid: the learner picks chat for this attempt.
-    await page.get_by_label("chat").check()
-    await page.get_by_role("button", name="Start the call").click()
-    await wait_until(page, "window.sparring.state === 'in_session'", timeout=20)
-    persona_turns = await page.evaluate("window.sparring.transcript.filter(t => t.speaker === 'persona').length")
-    await page.get_by_label("Your message").fill("Hi Emma, what would make the renewal an easy yes for you?")
-    await page.get_by_label("Your message").press("Enter")
-    await wait_until(
-        page,
-        f"""window.sparring.transcript.some(t => t.speaker === 'learner' && /renewal/i.test(t.text))
-            && window.sparring.transcript.filter(t => t.speaker === 'persona').length > {persona_turns}""",
-        timeout=60,
-    )
-    await shot(page, "call-chat")
-    await page.get_by_role("button", name="End session").click()
-    await page.get_by_role("button", name="Yes, end").click()
-    await wait_until(page, "window.sparring.state === 'ended'", timeout=20)
-    attempt = await live_server.wait_attempt(await page.evaluate("window.sparring.attemptId"))
-    assert attempt.mode == "text" and attempt.end_reason == "learner_ended"
+    await expect(page.locator("#title")).to_have_text("Test session")
+    await expect(page.get_by_text("You are talking to Payal Mehta")).to_be_visible()
     await page.context.close()
 
 
@@ -588,15 +682,17 @@ async def test_review_evidence_jumps_to_its_turn_and_audio_follows_the_transcrip
 
 
 async def test_live_call_evaluation_and_transcript_then_coach_review(
-    live_server: LiveServer, browser: Browser, requests_seen: list[str]
+    live_server: LiveServer, browser: Browser, requests_seen: list[str], grading: None
 ) -> None:
     if not STATE:
         pytest.skip("the live call test did not get as far as its evaluation")
     attempt_id = STATE["attempt_id"]
     page = await new_page(browser, requests_seen)
     await sign_in(page, live_server, "lee@acme.com", f"/app/attempts/{attempt_id}")
-    # The page polls until the grader is done (automatic grading of the ended attempt).
-    await expect(page.get_by_role("heading", name="Scores by criterion")).to_be_visible(timeout=240_000)
+    # The ended attempt is graded automatically; the open page polls and shows the result by itself.
+    graded = await live_server.wait_attempt(attempt_id, states=("completed", "error"), limit_s=240)
+    assert graded.state == "completed", f"grading ended in {graded.state}: {graded.error}"
+    await expect(page.get_by_role("heading", name="Scores by criterion")).to_be_visible(timeout=15_000)
     await expect(page.get_by_text("Generating results...")).to_have_count(0)
     for heading in ("Goals", "Criteria", "Debrief", "Conversation analytics", "Coach review"):
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
@@ -609,6 +705,12 @@ async def test_live_call_evaluation_and_transcript_then_coach_review(
     await expect(transcript.locator(".turn .no").first).to_have_text("1.")
     await expect(page.locator("audio")).to_have_count(1, timeout=10_000)
     await shot(page, "transcript")
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Roleplay Training").click()
+    table = page.get_by_role("table", name="Practice sessions")
+    await expect(table.get_by_role("row").filter(has_text=SCENARIO)).to_contain_text("Completed")
+    await shot(page, "training")
+    await page.get_by_role("button", name="Date created").click()  # sort by a column
+    await expect(page.get_by_role("columnheader", name="Date created")).to_have_attribute("aria-sort", "ascending")
     await page.context.close()
 
     # The scenario's creator coaches: overrides a score, comments on a turn, marks it reviewed.
@@ -625,6 +727,16 @@ async def test_live_call_evaluation_and_transcript_then_coach_review(
     await coach.get_by_role("button", name="Mark reviewed").click()
     await expect(coach.get_by_text("Reviewed", exact=True)).to_be_visible()
     await shot(coach, "evaluation-coach", full_page=True)
+    # The graded attempt now shows on the leaderboard and in the report's charts.
+    nav = coach.get_by_role("navigation", name="Main")
+    await nav.get_by_role("link", name="Leaderboard").click()
+    await expect(coach.get_by_role("table", name="Leaderboard")).to_contain_text(SCENARIO)
+    await expect(coach.get_by_role("img", name=re.compile("^Top scores"))).to_be_visible()
+    await shot(coach, "leaderboard")
+    await nav.get_by_role("link", name="Report").click()
+    await expect(coach.get_by_role("img", name=re.compile("^Average score per criterion"))).to_be_visible()
+    await expect(coach.get_by_role("img", name=re.compile("^Overall score over attempts"))).to_be_visible()
+    await shot(coach, "report", full_page=True)
     await coach.context.close()
     async with api(live_server) as http:
         view = (await http.get(f"/api/v1/attempts/{attempt_id}/evaluation")).json()

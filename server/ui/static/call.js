@@ -15,6 +15,7 @@ let socket = null;
 let mode = "voice";
 let paused = false;
 let statsTimer = null;
+let personaName = "Persona";
 
 function setStatus(label, state) {
   $("status").textContent = label;
@@ -59,6 +60,7 @@ async function loadBriefing() {
     $("session-link").textContent = session.name || "Session";
     $("session-link").href = `/app/sessions/${sessionId}`;
     if (b.persona) {
+      personaName = b.persona.name.split(" ")[0] || "Persona";
       const who = [b.persona.job_title, b.persona.company].filter(Boolean).join(", ");
       $("persona-summary").textContent = `You are talking to ${b.persona.name}${who ? `, ${who}` : ""}.`;
     }
@@ -80,7 +82,7 @@ function addTurn(turn) {
   const item = el(
     "li",
     { class: `turn ${turn.speaker}${turn.interrupted ? " interrupted" : ""}`, "data-turn": turn.number },
-    el("span", { class: "speaker", text: turn.speaker === "learner" ? "You" : "Persona" }),
+    el("span", { class: "speaker", text: turn.speaker === "learner" ? "You" : personaName }),
     el("span", { class: "text", text: turn.text }),
     turn.interrupted ? el("span", { class: "mark", text: "interrupted" }) : null,
   );

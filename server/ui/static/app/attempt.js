@@ -18,16 +18,17 @@ export async function render(ctx) {
   let timer = null;
   let audio = null;
   let highlightTurn = null;
+  const persona = session && session.briefing.persona ? session.briefing.persona.name.split(" ")[0] : "Persona";
 
   const head = el("div");
   const drawHead = () => {
     const crumbs = [["/app/training", "Roleplay Training"]];
     if (session) crumbs.push([`/app/sessions/${session.id}`, session.name]);
-    fill(head, 
+    fill(head,
       pageHeader(`Attempt ${attempt.number}${session ? ` · ${session.name}` : ""}`, { crumbs }),
       el("p", { class: "controls muted" }, attemptBadge(attempt.state), ` ${fmtDateTime(attempt.started_at || attempt.created_at)}`,
         attempt.started_at && attempt.ended_at ? ` · ${seconds((new Date(attempt.ended_at) - new Date(attempt.started_at)) / 1000)} long` : "",
-        ` · ${attempt.interactions} interactions · ${attempt.mode === "text" ? "chat" : "voice"}`),
+        ` · ${attempt.interactions} interaction${attempt.interactions === 1 ? "" : "s"} · ${attempt.mode === "text" ? "chat" : "voice"}`),
     );
   };
 
@@ -41,7 +42,7 @@ export async function render(ctx) {
       const notes = comments.filter((c) => Number(c.turn) === Number(t.number));
       list.append(el("li", { class: `turn numbered ${t.speaker}${t.interrupted ? " interrupted" : ""}`, id: `turn-${t.number}`, "data-turn": t.number, tabindex: "-1" },
         el("span", { class: "no", text: `${t.number}.` }),
-        el("span", { class: "speaker", text: t.speaker === "learner" ? "You" : "Persona" }),
+        el("span", { class: "speaker", text: t.speaker === "learner" ? "You" : persona }),
         el("span", { class: "text" }, t.text, notes.map((c) => el("div", { class: "coach-note small" }, el("strong", { text: `Coach ${c.by || ""}: ` }), c.text))),
         el("span", { class: "time" },
           t.interrupted ? el("span", { class: "mark", text: "interrupted " }) : null,
@@ -163,7 +164,7 @@ export async function render(ctx) {
     const markers = criteria.map((c, i) => (c.override && c.kind !== "check" ? { index: i, value: Number(c.ai_score), title: `AI score ${c.ai_score}` } : null)).filter(Boolean);
     const chart = el("section", { class: "card", "aria-labelledby": "chart-h" },
       el("h2", { id: "chart-h", text: "Scores by criterion" }),
-      hbarChart({ data: chartData, max: 5, label: `Scores by criterion: ${chartData.map((d) => `${d.label} ${d.display}`).join("; ")}`, format: (v) => String(Math.round(v)), markers }),
+      hbarChart({ width: 900, labelWidth: 220, data: chartData, max: 5, label: `Scores by criterion: ${chartData.map((d) => `${d.label} ${d.display}`).join("; ")}`, format: (v) => String(Math.round(v)), markers }),
       markers.length ? el("p", { class: "small muted", text: "Orange bars carry a coach's score; the dashed line marks the AI score." }) : null,
     );
 
@@ -255,7 +256,7 @@ export async function render(ctx) {
       el("legend", { text: "Change a score" }),
       el("div", { class: "grid three" }, field("Criterion", critSel), field("Score", scoreSel), field("Reason", reason)),
       el("button", { type: "submit", text: "Save score" }));
-    const turnSel = select((attempt.transcript || []).map((t) => [String(t.number), `${t.number}. ${t.speaker === "learner" ? "You" : "Persona"}: ${t.text.slice(0, 60)}`]), "", { name: "turn" });
+    const turnSel = select((attempt.transcript || []).map((t) => [String(t.number), `${t.number}. ${t.speaker === "learner" ? "You" : persona}: ${t.text.slice(0, 60)}`]), "", { name: "turn" });
     const text = textarea("", { name: "comment", rows: 2, maxlength: 4000 });
     const commentForm = el("form", { class: "fieldset", onsubmit: (e) => { e.preventDefault(); if (!text.value.trim()) { fill(messages, notice("Write a comment first.", "error")); return; } act("comments", { turn: Number(turnSel.value), text: text.value.trim() }, "Comment added."); } },
       el("legend", { text: "Comment on a turn" }), field("Turn", turnSel), field("Comment", text), el("button", { type: "submit", text: "Add comment" }));

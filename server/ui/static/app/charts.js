@@ -47,7 +47,7 @@ export function hbarChart({ data, max, label, format = (v) => String(v), labelWi
   data.forEach((d, i) => {
     const y = 6 + i * row;
     const value = d.value ?? 0;
-    svg.append(s("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: "label" }, s("title", {}, d.label), trim(d.label, Math.floor(labelWidth / 7.3))));
+    svg.append(s("text", { x: labelWidth - 8, y: y + 15, "text-anchor": "end", class: "label" }, s("title", {}, d.label), trim(d.label, Math.floor((labelWidth - 8) / 8))));
     svg.append(s("rect", { x: labelWidth, y: y + 2, width: Math.max(2, x(value) - labelWidth), height: row - 10, rx: 4, fill: d.color || COLORS[0] },
       s("title", {}, `${d.label}: ${d.display ?? format(value)}`)));
     svg.append(s("text", { x: x(value) + 6, y: y + 15, class: "label" }, d.display ?? format(value)));
@@ -69,10 +69,11 @@ export function vbarChart({ data, label, format = (v) => String(Math.round(v)), 
   const svg = frame(width, height, label);
   const plotH = height - bottom - 10;
   const band = (width - left - 8) / Math.max(1, data.length);
-  for (let i = 0; i <= 4; i += 1) {
-    const gy = 10 + plotH - (plotH * i) / 4;
+  const ticks = top <= 5 ? top : 4;
+  for (let i = 0; i <= ticks; i += 1) {
+    const gy = 10 + plotH - (plotH * i) / ticks;
     svg.append(s("line", { x1: left, x2: width - 4, y1: gy, y2: gy, class: "grid-line" }));
-    svg.append(s("text", { x: left - 6, y: gy + 4, "text-anchor": "end" }, format((top * i) / 4)));
+    svg.append(s("text", { x: left - 6, y: gy + 4, "text-anchor": "end" }, format((top * i) / ticks)));
   }
   const every = Math.ceil(data.length / Math.max(2, Math.floor(width / 55)));
   data.forEach((d, i) => {
@@ -85,10 +86,12 @@ export function vbarChart({ data, label, format = (v) => String(Math.round(v)), 
   return svg;
 }
 
+// The top of the axis: 5 (ticks 0..5) for small counts, else four round steps (2, 2.5, 5 or 10 times a power of ten).
 function niceMax(value) {
   if (value <= 5) return 5;
-  const step = 10 ** Math.floor(Math.log10(value));
-  return Math.ceil(value / step) * step;
+  const raw = value / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) * magnitude * 4;
 }
 
 /** Lines over an index (attempt 1, 2, 3...): series [{ name, values: [number] }], y in 0..yMax. */

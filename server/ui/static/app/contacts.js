@@ -87,7 +87,7 @@ async function list(ctx) {
     try {
       const data = await api(`/api/v1/contacts?${params}`);
       if (!ctx.current()) return;
-      fill(results, 
+      fill(results,
         dataTable({
           caption: "Contacts",
           columns: [
@@ -110,7 +110,7 @@ async function list(ctx) {
     el("button", { type: "button", text: "Import CSV", onclick: () => importDialog(() => load()) }),
     el("button", { type: "button", class: "primary", text: "Add contact", onclick: () => contactForm(null, (c) => { toast(`Added ${c.name}.`); navigate(`/app/contacts/${c.id}`); }) }),
   ] : [];
-  fill(page, 
+  fill(page,
     pageHeader("Contacts", { actions }),
     el("p", { class: "muted", text: "The people you really talk to. Rehearse a conversation with one of them before the real call." }),
     el("section", { class: "card", "aria-label": "Contacts" }, el("form", { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() }, field("Search", search, "", "grow")), results),
@@ -128,7 +128,7 @@ async function detail(ctx) {
     fill(panel, el("p", { class: "loading", text: "Loading..." }));
     try {
       const rows = await api(`/api/v1/contacts/${contact.id}/roleplays`);
-      fill(panel, 
+      fill(panel,
         canEdit ? el("div", { class: "controls" }, el("button", {
           type: "button", class: "primary", text: "Create Roleplay",
           onclick: () => openSessionDialog({ contact, onCreated: (s) => { location.href = `/call/${s.id}`; } }).catch((e) => fill(messages, errorNotice(e))),
@@ -172,7 +172,7 @@ async function detail(ctx) {
     { id: "roleplay", label: "Roleplay", render: roleplays },
     { id: "details", label: "Details", render: details },
   ], query.get("tab") || "roleplay");
-  fill(page, 
+  fill(page,
     pageHeader(contact.name, { crumbs: [["/app/contacts", "Contacts"]], actions }),
     el("p", { class: "muted", text: [contact.title, contact.company].filter(Boolean).join(" at ") }),
     messages,

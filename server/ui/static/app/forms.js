@@ -64,7 +64,7 @@ export function personaFields(container, data, personas, { withProfile = false }
     const p = personas.find((x) => x.id === who.value);
     card.hidden = !p;
     if (!p) return;
-    fill(card, 
+    fill(card,
       el("strong", { text: p.name }), el("div", { class: "muted", text: [p.job_title, p.company, p.vertical].filter(Boolean).join(" · ") }),
       p.background ? el("p", { text: p.background }) : null,
       p.concerns ? el("p", {}, el("strong", { text: "Concerns: " }), p.concerns) : null,

@@ -18,9 +18,10 @@ export async function render(ctx) {
       const rows = await api(`/api/v1/roleplays/leaderboard?${params}`);
       if (!ctx.current()) return;
       const top = rows.slice(0, 10);
-      fill(results, 
+      fill(results,
         rows.length ? el("section", { class: "card", "aria-labelledby": "lb-chart" }, el("h2", { id: "lb-chart", text: "Top scores" }),
           hbarChart({
+            width: 900,
             data: top.map((r, i) => ({ label: `${r.rank}. ${r.user} · ${r.scenario}`, value: r.overall_score, display: fmtScore(r.overall_score), color: COLORS[i === 0 ? 2 : 0] })),
             max: 100, label: `Top scores: ${top.map((r) => `${r.user} ${fmtScore(r.overall_score)}`).join(", ")}`, labelWidth: 260,
           })) : null,

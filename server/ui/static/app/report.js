@@ -23,7 +23,7 @@ export async function render(ctx) {
       const weeks = r.by_week.map((w) => ({ label: new Date(`${w.week}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" }), value: w.attempts }));
       const criteria = r.criteria.map((c) => ({ label: humanize(c.name), value: c.average, display: `${c.average.toFixed(1)} (${c.count})` }));
       const learners = r.progress.filter((p) => p.scores.length);
-      fill(results, 
+      fill(results,
         el("div", { class: "grid four" },
           stat("Sessions", String(t.sessions), `${t.completed_sessions} completed, ${t.overdue_sessions} overdue`),
           stat("Attempts", String(t.attempts), `${r.trends.attempts_change >= 0 ? "+" : ""}${r.trends.attempts_change} vs the first half of the period`),

@@ -76,7 +76,7 @@ export async function render(ctx) {
           participants(panel);
         } catch (error) { fill(status, errorNotice(error, "Could not remove: ")); }
       };
-      fill(panel, 
+      fill(panel,
         dataTable({
           caption: "Participants",
           columns: [
@@ -158,7 +158,7 @@ export async function render(ctx) {
     { id: "history", label: "Participation history", render: history },
     { id: "problems", label: "Problems", render: problems },
   ], query.get("tab") || "overview", (id) => window.history.replaceState({}, "", `${location.pathname}?tab=${id}`));
-  fill(page, 
+  fill(page,
     pageHeader(scenario.name, { crumbs: [["/app/scenarios", "Roleplay Scenarios"]], actions }),
     messages,
     el("section", { class: "card" }, view.node),

@@ -90,7 +90,7 @@ export async function render(ctx) {
           field("Expected sessions per week", bind(input(String(data.sessions_per_week), { type: "number", min: 0, max: 50, name: "sessions_per_week" }), data, "sessions_per_week", Number)),
         );
         const docs = el("ul", {});
-        const drawDocs = () => fill(docs, 
+        const drawDocs = () => fill(docs,
           ...data.documents.filter((d) => !data.removeDocs.includes(d.id)).map((d) => el("li", {}, `${d.name} `,
             el("button", { type: "button", class: "small", text: "Remove", "aria-label": `Remove ${d.name}`, onclick: () => { data.removeDocs.push(d.id); drawDocs(); } }))),
           ...data.newFiles.map((f, i) => el("li", {}, `${f.name} (to upload) `,
@@ -157,7 +157,7 @@ export async function render(ctx) {
       navigate(`/app/scenarios/${saved.id}`);
     },
   });
-  fill(page, 
+  fill(page,
     pageHeader(title, { crumbs: [["/app/scenarios", "Roleplay Scenarios"]] }),
     me.role === "read_only" ? notice("Read-only users cannot change scenarios.", "error") : null,
     el("section", { class: "card" }, w.node),

@@ -57,7 +57,7 @@ export async function render(ctx) {
     try {
       const data = await api(`/api/v1/scenarios?${params}`);
       if (!ctx.current()) return;
-      fill(results, 
+      fill(results,
         dataTable({
           caption: "Scenarios",
           columns: [
@@ -101,7 +101,7 @@ export async function render(ctx) {
     load();
   });
   search.addEventListener("input", debounce(() => { state.q = search.value.trim(); state.page = 1; load(); }));
-  fill(page, 
+  fill(page,
     pageHeader("Roleplay Scenarios", { actions: canEdit ? [link("/app/scenarios/new", "New scenario", { class: "button primary" })] : [] }),
     el("p", { class: "muted", text: "Reusable practice conversations: build one, test it, then invite people to practise it." }),
     messages,

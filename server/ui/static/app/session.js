@@ -77,7 +77,7 @@ export async function render(ctx) {
 
   const b = session.briefing;
   const persona = b.persona ? `${b.persona.name}${b.persona.job_title ? `, ${b.persona.job_title}` : ""}${b.persona.company ? ` at ${b.persona.company}` : ""}` : "-";
-  fill(page, 
+  fill(page,
     pageHeader(session.name, { crumbs: [["/app/training", "Roleplay Training"]], actions }),
     messages,
     latest && latest.state === "error"

@@ -46,7 +46,7 @@ async function users(box, me) {
       const update = async (user, body, done) => {
         try { await api(`/api/v1/users/${user.id}`, { method: "PATCH", body }); toast(done); draw(); } catch (error) { fill(status, errorNotice(error)); draw(); }
       };
-      fill(box, 
+      fill(box,
         el("div", { class: "page-header" }, el("h2", { id: "s-users", text: "Users and roles" }), el("button", { type: "button", class: "primary", text: "Add user", onclick: () => addUser(draw) })),
         status,
         dataTable({
@@ -167,7 +167,7 @@ async function live(box) {
   ]);
   const servers = ice.ice_servers || [];
   const backends = Object.entries(health.backends || {});
-  fill(box, 
+  fill(box,
     el("h2", { id: "s-live", text: "Live calls and models (read-only)" }),
     el("h3", { text: "ICE servers" }),
     ice.error ? errorNotice(ice.error) : servers.length

@@ -63,7 +63,7 @@ export async function render(ctx) {
         { label: "Created by", sort: "created_by", render: (s) => s.created_by_name || "-" },
         { label: "Date created", sort: "created_at", firstOrder: "desc", render: (s) => fmtDate(s.created_at) },
       ];
-      fill(results, 
+      fill(results,
         dataTable({
           columns, rows: data.items, sort: state.sort, order: state.order, caption: "Practice sessions",
           empty: state.q || state.status || state.scenario_type || state.persona_id || state.kind ? "No session matches these filters." : canCreate ? "No practice sessions yet: start one with New session." : "No practice sessions yet.",
@@ -83,7 +83,7 @@ export async function render(ctx) {
   };
   filters.addEventListener("change", (event) => { if (event.target !== search) refilter(); });
   search.addEventListener("input", debounce(refilter, 300));
-  fill(page, 
+  fill(page,
     pageHeader("Roleplay Training", { actions }),
     el("p", { class: "muted", text: "Your practice sessions. Open one to see its attempts, or start a new one." }),
     el("section", { class: "card", "aria-label": "Practice sessions" }, filters, results),

@@ -355,6 +355,7 @@ export function wizard({ steps, data, finishLabel = "Save", finish, onCancel }) 
     }
   });
   next.type = "submit";
+  form.addEventListener("change", () => { if (status.querySelector(".notice.error")) status.replaceChildren(); });
   draw();
   return { node: form, goTo: (i) => { index = i; draw(); }, get index() { return index; } };
 }
