@@ -246,6 +246,7 @@ class CallManager:
         if conversation.state not in ("ended", "error"):
             await conversation.end(reason if reason != "ended" else "learner_ended")
         if call.peer is not None:
+            await asyncio.sleep(0.3)  # the final events still have to cross the data channel
             await call.peer.close()
         current = asyncio.current_task()
         for task in list(call.tasks):

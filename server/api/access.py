@@ -27,7 +27,11 @@ def managed_scenario(db: Session, scenario_id: str, principal: Principal) -> Sce
 
 
 def can_view_session(session: PracticeSession, principal: Principal) -> bool:
-    return principal.role == "admin" or principal.user_id in (session.owner_id, session.scenario.created_by)
+    coaches = (session.scenario.extra or {}).get("coaches", [])
+    named_coach = principal.role != "read_only" and principal.user_id in coaches
+    return (
+        principal.role == "admin" or principal.user_id in (session.owner_id, session.scenario.created_by) or named_coach
+    )
 
 
 def visible_session(db: Session, session_id: str, principal: Principal) -> PracticeSession:

@@ -185,6 +185,37 @@ async def retry_evaluation(attempt_id: str, principal: Member, db: DB, request: 
     return view(db, principal, attempt, scenario)
 
 
+@router.get("/scenarios/{scenario_id}/coaches", response_model=Coaches)
+def get_coaches(scenario_id: str, principal: Reader, db: DB) -> Coaches:
+    scenario = db.get(Scenario, scenario_id)
+    if scenario is None or scenario.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such scenario")
+    return Coaches(user_ids=list((scenario.extra or {}).get("coaches", [])))
+
+
+class Template(BaseModel):
+    name: str
+    title: str
+    description: str
+    criteria: list[dict[str, Any]]
+
+
+@router.get("/evaluation/templates", response_model=list[Template])
+def templates(principal: Reader) -> list[Template]:
+    """The rubric templates a scenario can pick (shipped as data files with the grader)."""
+    from grader import load_template, template_names
+
+    result = []
+    for name in template_names():
+        rubric = load_template(name)
+        data = rubric.to_dict()
+        criteria = [{"name": c.get("name"), "title": c.get("title", c.get("name")), "kind": c.get("kind"),
+                     "weight": c.get("weight")} for c in data.get("criteria", [])]  # fmt: skip
+        result.append(Template(name=name, title=str(data.get("title") or name.replace("_", " ").capitalize()),
+                               description=str(data.get("description", "")), criteria=criteria))  # fmt: skip
+    return result
+
+
 @router.put("/scenarios/{scenario_id}/coaches", response_model=Coaches)
 def set_coaches(scenario_id: str, body: Coaches, principal: Admin, db: DB) -> Coaches:
     """Admins name the members who coach a scenario's attempts (override scores, comment, mark reviewed)."""

@@ -357,7 +357,7 @@ def leaderboard(
         LeaderboardEntry(
             rank=i + 1, session_id=s.id, attempt_id=a.id, user_id=u.external_id or u.id, user=u.name or u.email,
             scenario_id=sc.id, scenario=sc.name, roleplay_type=sc.type, overall_score=float(e.overall or 0),
-            completed_at=e.created_at,
+            completed_at=e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=UTC),
         )
         for i, (e, a, s, sc, u) in enumerate(rows)
     ]  # fmt: skip
