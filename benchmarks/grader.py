@@ -266,7 +266,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax2.set_ylim(-1, 1.05)
     ax2.axhline(0, color="black", linewidth=0.5)
     ax2.legend()
-    ax2.set_title(f"{results['model']}", fontsize=9)
+    ax2.set_title(f"{Path(results['model']).name} ({results['backend']})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")

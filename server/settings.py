@@ -107,6 +107,8 @@ class OIDCSettings(BaseModel):
             raise SettingsError("oidc.issuer must use https (set oidc.allow_http only for a lab setup)")
         if "openid" not in self.scopes:
             raise SettingsError("oidc.scopes must include openid")
+        if not self.role_map:
+            raise SettingsError("oidc.role_map maps no group to a role: nobody could sign in with SSO")
         return self
 
 

@@ -2,9 +2,10 @@
 
 Every operation in the document is a test item (none filtered out; a test checks the count), run as a member
 with an API key and as an anonymous caller, with valid and invalid inputs. Path ids are sometimes replaced by
-real ids of the member's records so that requests reach past the 404s. The run is bounded (a fixed number of
-examples per operation, derandomized: the same cases each run) so it fits in CI; raise SPARRING_FUZZ_EXAMPLES
-to search longer locally.
+real ids of the member's records so that requests reach past the 404s (not for DELETE: the records must stay).
+The one 5xx allowed is the documented 503 "voice models are not loaded" of a valid call offer: this app loads no
+models. The run is bounded (a fixed number of examples per operation, derandomized: the same cases each run) so
+it fits in CI; raise SPARRING_FUZZ_EXAMPLES to search longer locally (60 per operation found no 500 either).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ from server.settings import Settings
 from server.store.tables import ApiKey, User, Workspace
 from tests.server.conftest import fresh_database_url, scenario_body
 
-EXAMPLES = int(os.environ.get("SPARRING_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SPARRING_FUZZ_EXAMPLES", "10"))
+# Operations that answer without credentials (their own token, or none); the other operations answer an anonymous
+# caller with 401 before reading the input, so a few examples each prove that.
+PUBLIC = ["POST /api/v1/auth/login", "POST /api/v1/auth/logout", "GET /api/v1/artifacts/download", "GET /healthz",
+          "PUT /api/v1/uploads/video", "GET /auth/oidc/login", "GET /auth/oidc/callback", "GET /metrics"]  # fmt: skip
 BASE_URL = "http://testserver"
-# Only for the document: the routes are the same in every app; the fuzzed app is built by the fixture below.
-_DOCUMENT_APP = create_app(
-    Settings(data_dir=Path(tempfile.gettempdir()) / "sparring-openapi", database_url="sqlite://", load_roles=())
-)
+LIVE_CALLS = {"POST /api/v1/roleplays/session/{session_id}/offer", "POST /api/v1/roleplays/session/{session_id}/whip"}
+NO_VOICE = "voice models are not loaded on this node"
+# Only for the document (no lifespan: nothing is written): the fuzzed app is built by the fixture below.
+_DOCUMENT_APP = create_app(Settings(data_dir=Path(tempfile.gettempdir()), database_url="sqlite://", load_roles=()))
 schema = schemathesis.openapi.from_dict(_DOCUMENT_APP.openapi())
 # Known 500s, each a failing case for the lead to fix: "METHOD path" -> reason. A fixed one fails (strict).
 KNOWN_SERVER_ERRORS: dict[str, str] = {}
@@ -101,18 +106,21 @@ def _records(client: ASGIClient, member: dict[str, str]) -> dict[str, str]:
 @schema.hook
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
     found = TARGET.get("app")
-    real = {name: found.ids[name] for name in path_parameters or {} if found and name in found.ids}
+    if found is None or context.operation.method.upper() == "DELETE":  # deletes would take the records away
+        return st.just(path_parameters)
+    real = {name: found.ids[name] for name in path_parameters or {} if name in found.ids}
     return st.sampled_from([path_parameters, {**(path_parameters or {}), **real}]) if real else st.just(path_parameters)
 
 
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
-)
+def bounded(examples: int) -> Any:
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+    )
 
 
 def _check(case: Any, target: Target, request: pytest.FixtureRequest, headers: dict[str, str]) -> None:
@@ -120,22 +128,35 @@ def _check(case: Any, target: Target, request: pytest.FixtureRequest, headers: d
     if label in KNOWN_SERVER_ERRORS:
         request.node.add_marker(pytest.mark.xfail(strict=True, reason=KNOWN_SERVER_ERRORS[label]))
     response = case.call(session=target.client, base_url=BASE_URL, headers=headers)
+    if response.status_code == 503 and label in LIVE_CALLS and response.json()["detail"] == NO_VOICE:
+        return  # the one expected 503: a valid call request reached the model check (this app loads no models)
     case.validate_response(response, checks=[not_a_server_error])
 
 
 @schema.parametrize()
-@FUZZ
+@bounded(EXAMPLES)
 def test_no_server_error_as_member(case: Any, target: Target, request: pytest.FixtureRequest) -> None:
     _check(case, target, request, target.member)
 
 
-@schema.parametrize()
-@FUZZ
-def test_no_server_error_anonymous(case: Any, target: Target, request: pytest.FixtureRequest) -> None:
+@schema.include(name=PUBLIC).parametrize()
+@bounded(EXAMPLES)
+def test_no_server_error_anonymous_public(case: Any, target: Target, request: pytest.FixtureRequest) -> None:
     _check(case, target, request, {})
 
 
-def test_every_api_route_is_fuzzed() -> None:
-    operations = {(op.method.upper(), op.path) for op in (r.ok() for r in schema.get_all_operations())}
-    document = {(m.upper(), p) for p, item in _DOCUMENT_APP.openapi()["paths"].items() for m in item}
-    assert operations == document and len(operations) > 80
+@schema.exclude(name=PUBLIC).parametrize()
+@bounded(max(2, EXAMPLES // 5))
+def test_no_server_error_anonymous_signed_in_only(case: Any, target: Target, request: pytest.FixtureRequest) -> None:
+    _check(case, target, request, {})
+
+
+def labels(selected: Any) -> set[str]:
+    return {f"{op.method.upper()} {op.path}" for op in (r.ok() for r in selected.get_all_operations())}
+
+
+def test_every_api_operation_is_fuzzed() -> None:
+    document = {f"{m.upper()} {p}" for p, item in _DOCUMENT_APP.openapi()["paths"].items() for m in item}
+    assert labels(schema) == document and len(document) > 80
+    assert labels(schema.include(name=PUBLIC)) == set(PUBLIC)
+    assert labels(schema.exclude(name=PUBLIC)) == document - set(PUBLIC)

@@ -147,7 +147,8 @@ def test_roles_follow_the_groups_at_every_sign_in_and_are_audited(sso: SSO) -> N
     assert [(e["action"], e["target"], e["actor_id"]) for e in entries] == [
         ("user.role_change", first.id, None), ("user.create", first.id, None),
     ]  # fmt: skip
-    assert entries[0]["details"] == {"email": "sam@acme.com", "before": "member", "after": "read_only", "source": "oidc"}
+    details = {"email": "sam@acme.com", "before": "member", "after": "read_only", "source": "oidc"}
+    assert entries[0]["details"] == details
 
 
 def test_pkce_verifier_mismatch_is_refused(sso: SSO) -> None:
@@ -204,6 +205,15 @@ def test_unmapped_group_is_refused_with_a_message(sso: SSO) -> None:
     page = sign_in(sso.browser(accept="text/html"))
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
     assert "&lt;script&gt;" in page.text and "<script>" not in page.text and 'href="/login"' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_a_response_naming_another_issuer_is_refused(sso: SSO) -> None:
+    """RFC 9207: an authorization response carrying another issuer's name (an IdP mix-up) is not redeemed."""
+    browser = sso.browser()
+    callback = authorize(start(browser))
+    refused(browser.get(with_query(callback, iss="https://evil.example")), 400, "not the configured one")
+    assert sso.idp.token_requests == [] or sso.idp.token_requests[-1]["code"] not in callback
 
 
 def test_identity_provider_refusal_is_reported(sso: SSO) -> None:
@@ -283,10 +293,12 @@ def test_sso_is_404_when_not_configured(tmp_path: Path) -> None:
         ({"issuer": "http://idp.corp.example"}, "must use https"),
         ({"scopes": ["email"]}, "openid"),
         ({"issuer": "idp.corp.example"}, "absolute http(s) URL"),
+        ({"role_map": {}}, "nobody could sign in"),
     ],
 )
 def test_incomplete_sso_settings_are_refused_at_start(changes: dict[str, Any], words: str) -> None:
-    complete = {"issuer": "https://idp.corp.example/realms/staff", "client_id": "x", "redirect_base_url": BASE}
+    complete = {"issuer": "https://idp.corp.example/realms/staff", "client_id": "x", "redirect_base_url": BASE,
+                "role_map": ROLE_MAP}  # fmt: skip
     assert OIDCSettings(**complete).enabled
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         OIDCSettings(**(complete | changes))

@@ -12,6 +12,8 @@ import asyncio
 import html
 import logging
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,6 +26,7 @@ from server.api.routes.auth import start_session
 from server.oidc import Identity, OIDCClient, OIDCError, identity_from_claims, new_pkce
 from server.security import sign, unsign
 from server.store.tables import User, Workspace
+from server.ui.pages import HEADERS
 from server.workspace.audit import record
 
 log = logging.getLogger(__name__)
@@ -67,10 +70,10 @@ def _local_path(target: str | None) -> str:
 def _error(request: Request, error: OIDCError) -> Response:
     log.warning("SSO sign-in refused", extra={"status": error.status, "reason": str(error)})
     if "text/html" in request.headers.get("accept", ""):
-        response: Response = HTMLResponse(ERROR_PAGE.format(message=html.escape(str(error))), status_code=error.status)
+        page = ERROR_PAGE.format(message=html.escape(str(error)))
+        response: Response = HTMLResponse(page, status_code=error.status, headers=HEADERS)
     else:
-        response = JSONResponse({"detail": str(error)}, status_code=error.status)
-    response.headers["Cache-Control"] = "no-store"
+        response = JSONResponse({"detail": str(error)}, status_code=error.status, headers={"Cache-Control": "no-store"})
     response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
     return response
 
@@ -110,12 +113,15 @@ def _pending_flow(request: Request, state: str | None) -> dict[str, Any]:
 
 @router.get("/callback", response_model=None)
 async def oidc_callback(
-    request: Request, code: Param = None, state: Param = None, error: Param = None, error_description: Param = None
-) -> Response:
+    request: Request, code: Param = None, state: Param = None, error: Param = None, error_description: Param = None,
+    iss: Param = None,
+) -> Response:  # fmt: skip
     """The identity provider's redirect back: check, exchange, validate, sign in, and go to the app."""
     try:
         client = _client(request)
         flow = _pending_flow(request, state)
+        if iss is not None and iss.rstrip("/") != client.settings.issuer.rstrip("/"):  # RFC 9207: no mix-up
+            raise OIDCError(400, f"the sign-in response comes from issuer {iss!r}, not the configured one")
         if error:
             detail = f"{error}: {error_description}" if error_description else error
             status = 403 if error == "access_denied" else 400
@@ -141,7 +147,7 @@ async def oidc_callback(
     return response
 
 
-def _sign_in_user(new_session: Any, identity: Identity, slug: str) -> User:
+def _sign_in_user(new_session: Callable[[], AbstractContextManager[Session]], identity: Identity, slug: str) -> User:
     with new_session() as db:
         return provision_user(db, identity, slug)
 
