@@ -154,8 +154,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
-            raise SettingsError("SPARRING_SECRET_KEY is left at its default; set a long random value in production")
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
+            raise SettingsError(
+                f"SPARRING_SECRET_KEY is left at its default; set a long random value ({self.environment} environment)"
+            )
         return self
 
     @property

@@ -34,6 +34,11 @@ def can_view_session(session: PracticeSession, principal: Principal) -> bool:
     )
 
 
+def can_follow_session(session: PracticeSession, principal: Principal) -> bool:
+    """Who may read a session's results and artifacts: its viewers, and the program (API key) that set it up."""
+    return can_view_session(session, principal) or session.created_by == principal.user_id
+
+
 def visible_session(db: Session, session_id: str, principal: Principal) -> PracticeSession:
     session = in_workspace(db, PracticeSession, session_id, principal, "practice session")
     if not can_view_session(session, principal):

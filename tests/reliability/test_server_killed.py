@@ -65,11 +65,15 @@ async def test_killed_server_leaves_a_readable_errored_attempt(tmp_path: Path) -
     server = await start_server(env, port, tmp_path / "server.log")
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers) as http:
-            configured = await http.post(
-                "/api/v1/roleplays/configure",
-                json={"user_id": "ops", "duration_minutes": 5, "metadata": {"email": "ops@acme.com"}},
-            )
-            session_id = configured.json()["session_id"]
+            scenario = await http.post(
+                "/api/v1/scenarios",
+                json={"name": "Discovery", "type": "sales", "persona_id": "emma", "goals": ["Learn their process"],
+                      "evaluation_template": "sales_discovery", "time_limit_minutes": 5},
+            )  # fmt: skip
+            assert scenario.status_code == 201, scenario.text
+            session = await http.post("/api/v1/sessions", json={"name": "Mine", "scenario_id": scenario.json()["id"]})
+            assert session.status_code == 201, session.text
+            session_id = session.json()["id"]
         lines = [Line("Tell me about your current packaging supplier."), Line("What would make you switch?")]
         call = asyncio.ensure_future(websocket_call(base, session_id, lines, headers=headers))
         attempt_id = None

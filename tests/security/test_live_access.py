@@ -102,7 +102,6 @@ async def test_another_workspace_gets_404(live_server: LiveServer, live_call: Li
     assert live_server.calls.find(session_id=live_call.session_id) is not None  # still running
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE)
 @pytest.mark.parametrize("caller", ["member", "read_only"])
 @pytest.mark.parametrize("route", ROUTES)
 async def test_other_users_of_the_workspace_are_refused(

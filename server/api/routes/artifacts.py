@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 
+from server.api.access import can_follow_session
 from server.api.deps import DB, Member, Reader
 from server.security import sign, unsign
 from server.store.tables import Attempt, PracticeSession
@@ -62,9 +63,7 @@ class VideoStatus(BaseModel):
 
 def _session(db: DB, principal: Reader, session_id: str) -> PracticeSession:
     session = db.get(PracticeSession, session_id)
-    if session is None or session.workspace_id != principal.workspace_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session")
-    if not principal.at_least("member") and session.owner_id != principal.user_id:
+    if session is None or session.workspace_id != principal.workspace_id or not can_follow_session(session, principal):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session")
     return session
 

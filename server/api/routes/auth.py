@@ -14,6 +14,7 @@ from sqlalchemy import select
 from server.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Admin, CurrentPrincipal, get_settings_dep
 from server.security import hash_password, new_api_key, sign, verify_password
 from server.store.tables import ApiKey, User, Workspace
+from server.workspace.audit import record
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 SESSION_TTL_S = 12 * 3600
@@ -129,6 +130,7 @@ def create_api_key(body: ApiKeyCreate, principal: Admin, db: DB) -> ApiKeyOut:
                  key_hash=key_hash)  # fmt: skip
     db.add(row)
     db.flush()
+    record(db, principal.workspace_id, principal.user_id, "api_key.create", row.id, name=row.name, prefix=prefix)
     return ApiKeyOut.model_validate(row, from_attributes=True).model_copy(update={"key": key})
 
 
@@ -137,5 +139,9 @@ def revoke_api_key(key_id: str, principal: Admin, db: DB) -> Response:
     row = db.get(ApiKey, key_id)
     if row is None or row.workspace_id != principal.workspace_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such API key")
-    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        record(
+            db, principal.workspace_id, principal.user_id, "api_key.revoke", row.id, name=row.name, prefix=row.prefix
+        )
     return Response(status_code=204)

@@ -13,6 +13,7 @@ from server.api.deps import DB, Member, Reader
 from server.api.limits import upload_limit
 from server.api.schemas.scenarios import DocumentDetail, DocumentOut
 from server.store.tables import Scenario, ScenarioDocument, new_id
+from server.workspace.audit import record
 from server.workspace.documents import (
     MAX_DOCUMENT_BYTES,
     MAX_DOCUMENTS_PER_SCENARIO,
@@ -103,6 +104,15 @@ def delete_document(scenario_id: str, document_id: str, principal: Member, db: D
     document = _document(scenario, document_id)
     path = document.path
     scenario.documents.remove(document)
+    record(
+        db,
+        principal.workspace_id,
+        principal.user_id,
+        "document.delete",
+        document.id,
+        name=document.name,
+        scenario=scenario.id,
+    )
     db.commit()
     if path:
         remove_files(data_dir, [path])

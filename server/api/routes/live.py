@@ -13,8 +13,10 @@ from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
 from pipeline.events import Event
+from server.api.access import can_view_session
 from server.api.deps import CurrentPrincipal, Principal, principal_from_connection
 from server.live import CallManager, CallRefused, LiveCall
+from server.store.tables import PracticeSession
 from webrtc.events import client_message
 from webrtc.peer import SignallingError, handle_control
 from webrtc.ws import serve_websocket
@@ -50,14 +52,34 @@ class Control(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
 
 
+async def _may_watch(call: LiveCall, principal: Principal, calls: CallManager) -> None:
+    """Only the people who may open the session may steer or follow its live call: the learner, the
+    scenario's creator, its coaches and admins. Anyone else of the workspace gets 403, others 404."""
+    if call.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+
+    def allowed() -> bool:
+        with calls.db.session() as db:
+            session = db.get(PracticeSession, call.session_id)
+            return session is not None and can_view_session(session, principal)
+
+    if not await asyncio.to_thread(allowed):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this live call belongs to someone else")
+
+
 def _refusal(error: CallRefused) -> HTTPException:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
     return HTTPException(error.status, str(error), headers=headers)
 
 
+READ_ONLY = "read-only users can open sessions but not practise: ask an admin for the member role"
+
+
 async def _open(
     calls: CallManager, session_id: str, principal: Principal, transport: str, mode: str | None
 ) -> LiveCall:
+    if not principal.at_least("member"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, READ_ONLY)
     try:
         return await calls.open(
             session_id,
@@ -104,8 +126,9 @@ async def whip_offer(session_id: str, request: Request, principal: CurrentPrinci
 async def whip_delete(session_id: str, call_id: str, principal: CurrentPrincipal, calls: Calls) -> Response:
     """End a WHIP call."""
     call = calls.find(call_id=call_id)
-    if call is None or call.session_id != session_id or call.workspace_id != principal.workspace_id:
+    if call is None or call.session_id != session_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such live call")
+    await _may_watch(call, principal, calls)
     await calls.finish(call, "learner_ended")
     return Response(status_code=200)
 
@@ -114,8 +137,9 @@ async def whip_delete(session_id: str, call_id: str, principal: CurrentPrincipal
 async def control(session_id: str, body: Control, principal: CurrentPrincipal, calls: Calls) -> dict[str, str]:
     """Pause, resume or end the live call (the same controls as the data channel)."""
     call = calls.find(session_id=session_id)
-    if call is None or call.workspace_id != principal.workspace_id:
+    if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+    await _may_watch(call, principal, calls)
     pending = handle_control(call.conversation, body.model_dump_json())
     if pending is not None:
         await pending
@@ -126,8 +150,9 @@ async def control(session_id: str, body: Control, principal: CurrentPrincipal, c
 async def live_events(session_id: str, principal: CurrentPrincipal, calls: Calls) -> StreamingResponse:
     """The live call's events as server-sent events, for listeners other than the caller."""
     call = calls.find(session_id=session_id)
-    if call is None or call.workspace_id != principal.workspace_id:
+    if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+    await _may_watch(call, principal, calls)
     events = call.conversation.events
 
     async def stream() -> AsyncIterator[str]:
@@ -161,6 +186,9 @@ async def websocket_call(
     principal = await asyncio.to_thread(principal_from_connection, websocket)
     if principal is None:
         await _deny(websocket, 401, "sign in or send an API key (Authorization: Bearer ...)")
+        return
+    if not principal.at_least("member"):
+        await _deny(websocket, 403, READ_ONLY)
         return
     try:
         call = await calls.open(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.api.access import can_follow_session
 from server.api.deps import DB, Member, Principal, Reader
 from server.store.tables import Evaluation, Participant, Persona, PracticeSession, Scenario, User
 from server.workspace.briefs import ShapedScenario, shape
@@ -89,9 +90,14 @@ def _learner(db: Session, principal: Principal, external_id: str, email: str | N
     query = select(User).where(User.workspace_id == principal.workspace_id, User.external_id == external_id)
     user = db.scalar(query)
     if user is None and email:
-        user = db.scalar(select(User).where(User.workspace_id == principal.workspace_id, User.email == email.lower()))
+        found = db.scalar(select(User).where(User.workspace_id == principal.workspace_id, User.email == email.lower()))
+        # Link only a learner's own account: a program's user id must never take over an admin.
+        if found is not None and found.role != "admin" and found.external_id in (None, external_id):
+            user = found
     if user is None:
         address = (email or f"{external_id}@program.local").lower()[:254]
+        if db.scalar(select(User.id).where(User.workspace_id == principal.workspace_id, User.email == address)):
+            address = f"{external_id}@program.local".lower()[:254]
         user = User(workspace_id=principal.workspace_id, email=address, name=external_id[:200], role="member")
         db.add(user)
     user.external_id = user.external_id or external_id
@@ -185,8 +191,11 @@ def _configured(request: Request, session: PracticeSession) -> ConfiguredSession
 
 
 def _draft(db: Session, principal: Principal, session_id: str) -> PracticeSession:
+    """A session this caller configured (or any, for an admin)."""
     session = db.get(PracticeSession, session_id)
     if session is None or session.workspace_id != principal.workspace_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such roleplay session")
+    if session.created_by != principal.user_id and not principal.at_least("admin"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such roleplay session")
     return session
 
@@ -299,9 +308,7 @@ def review_of(db: Session, session: PracticeSession) -> Review:
 def review(session_id: str, principal: Reader, db: DB) -> Review:
     """Scores per criterion, overall score, feedback and recommendations of the session's latest attempt."""
     session = db.get(PracticeSession, session_id)
-    if session is None or session.workspace_id != principal.workspace_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such roleplay session")
-    if not principal.at_least("member") and session.owner_id != principal.user_id:
+    if session is None or session.workspace_id != principal.workspace_id or not can_follow_session(session, principal):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such roleplay session")
     return review_of(db, session)
 
@@ -491,7 +498,8 @@ def bulk_results(body: BulkResultsRequest, principal: Reader, db: DB) -> list[As
     missing = []
     for participant_id in dict.fromkeys(body.assignment_ids):
         participant = db.get(Participant, participant_id)
-        if participant is None or participant.workspace_id != principal.workspace_id:
+        mine = participant is not None and (principal.at_least("member") or participant.user_id == principal.user_id)
+        if participant is None or participant.workspace_id != principal.workspace_id or not mine:
             missing.append(participant_id)
         else:
             participants.append(participant)
