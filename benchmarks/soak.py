@@ -42,7 +42,7 @@ async def learner(server: Served, index: int, until: float, think_s: float, stat
                 body = {
                     "user_id": f"soak-{index}",
                     "duration_minutes": 5,
-                    "metadata": {"email": f"soak{index}@bench.local"},
+                    "metadata": {"email": f"soak{index}@bench.local", "practice_mode": "text"},
                 }
                 session = (await http.post("/api/v1/roleplays/configure", json=body)).json()
                 await asyncio.sleep(rng.uniform(0, think_s))

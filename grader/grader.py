@@ -81,12 +81,12 @@ class ModelCalls:
             )
             text = await complete(self._llm, messages, options, context_id=self._context_id)
             self._meta.llm_calls += 1
-            log.debug("grader model output", extra={"output": text[:4000]})
+            log.debug("grader model output: %r", text[:4000])
             data, problem = parse(text, schema)
             if data is not None:
                 self._meta.llm_valid_outputs += 1
                 return data
-            log.warning("grader output rejected", extra={"attempt": attempt + 1, "problem": problem})
+            log.warning("grader output rejected (attempt %d): %s", attempt + 1, problem)
         return None
 
 

@@ -42,6 +42,11 @@ class LLMConfig(_Config):
     top_p: float = Field(default=0.9, gt=0, le=1)
     repeat_penalty: float = Field(default=1.3, ge=1, le=2)
     max_tokens: int = Field(default=120, ge=1)
+    compact_json: bool = Field(
+        default=True,
+        description="openai: ask vLLM for JSON without free whitespace (structured_outputs.disable_any_whitespace); "
+        "pretty-printed JSON spends a token per indent and runs out of budget",
+    )
 
 
 class TTSConfig(_Config):

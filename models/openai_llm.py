@@ -89,6 +89,9 @@ class OpenAILLM:
                 "type": "json_schema",
                 "json_schema": {"name": "response", "schema": options.json_schema, "strict": True},
             }
+            if self._config.compact_json:
+                # vLLM checks this block on its own before merging response_format in, so it names the schema too.
+                body["structured_outputs"] = {"json": options.json_schema, "disable_any_whitespace": True}
         return body
 
     async def stream(

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from models.registry import Backends, load_backends
 from server.api.router import workspace_router
 from server.api.routes import artifacts, auth, evaluation, live, oidc, roleplays
-from server.grading import GradingService, grader_mode, make_queue
+from server.grading import GradingService, grading_options, make_queue
 from server.live import CallManager
 from server.metrics import Metrics
 from server.settings import Settings, get_settings
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             log.warning("%d attempt(s) were live when this node stopped: marked as errors", failed)
         owned = backends is None
         app.state.backends = backends or await load_backends(settings.models, settings.load_roles)
-        apply_host_addresses(settings.webrtc.host_addresses)
+        restore_host_addresses = apply_host_addresses(settings.webrtc.host_addresses)
         ice = IceConfig(
             servers=tuple(IceServer(tuple(s.urls), s.username, s.credential) for s in settings.webrtc.ice_servers),
             host_addresses=tuple(settings.webrtc.host_addresses),
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
         for role, info in app.state.backends.infos().items():
             metrics.model_loaded.labels(role, info.backend).set(1)
         queue = make_queue(settings, database)
-        grading = GradingService(database, queue, app.state.backends.grader_llm, mode=grader_mode(settings))
+        grading = GradingService(database, queue, app.state.backends.grader_llm, **grading_options(settings))
         app.state.grading = grading
         app.state.calls = CallManager(
             database,
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             if owned:
                 await app.state.backends.aclose()
             database.dispose()
+            restore_host_addresses()
 
     app = FastAPI(title="Sparring", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

@@ -137,7 +137,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from models.registry import load_backends
-    from server.grading import GradingService, grader_mode, make_queue
+    from server.grading import GradingService, grading_options, make_queue
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -146,7 +146,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def work() -> None:
         backends = await load_backends(settings.models, ("grader_llm",))
         queue = make_queue(settings, database)
-        service = GradingService(database, queue, backends.grader_llm, mode=grader_mode(settings))
+        service = GradingService(database, queue, backends.grader_llm, **grading_options(settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

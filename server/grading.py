@@ -58,11 +58,22 @@ class GradingTask:
 
 
 class GradingService:
-    def __init__(self, db: Database, queue: JobQueue, grader_llm: LLM | None, *, mode: str = "hybrid") -> None:
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        grader_llm: LLM | None,
+        *,
+        mode: str = "hybrid",
+        repeat_penalty: float = 1.1,
+        n_ctx: int = 2048,
+    ) -> None:
         self.db = db
         self.queue = queue
         self.grader_llm = grader_llm
         self.mode = mode
+        self.repeat_penalty = repeat_penalty
+        self.n_ctx = n_ctx  # what a served model (no n_ctx of its own to report) is given
         self._grader: Grader | None = None
         self._durations: list[float] = []  # job latencies not yet reported to /metrics
 
@@ -88,7 +99,12 @@ class GradingService:
             if self.grader_llm is None:
                 raise GraderError("no grader model is loaded on this node", retryable=True)
             served = self.grader_llm.info.details.get("n_ctx") if self.grader_llm.info.details else None
-            self._grader = Grader(self.grader_llm, mode=self.mode, n_ctx=int(served) if served else 2048)  # type: ignore[arg-type]
+            self._grader = Grader(
+                self.grader_llm,
+                mode=self.mode,  # type: ignore[arg-type]
+                n_ctx=int(served) if served else self.n_ctx,
+                repeat_penalty=self.repeat_penalty,
+            )
         return self._grader
 
     def _task(self, attempt_id: str) -> GradingTask | None:
@@ -184,6 +200,12 @@ class GradingService:
 def grader_mode(settings: Settings) -> str:
     """The small embedded model cannot score on its own: checklist evidence decides, it words the debrief."""
     return "llm" if settings.models.grader_llm.backend == "openai" else "hybrid"
+
+
+def grading_options(settings: Settings) -> dict[str, Any]:
+    """GradingService keywords from the settings: mode and the grader model's sampling and context."""
+    config = settings.models.grader_llm
+    return {"mode": grader_mode(settings), "repeat_penalty": config.repeat_penalty, "n_ctx": config.n_ctx}
 
 
 def utcnow() -> datetime:

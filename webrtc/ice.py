@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
 log = logging.getLogger(__name__)
-
-_default_host_addresses = aioice.ice.get_host_addresses
 
 
 @dataclass(frozen=True)
@@ -32,13 +30,17 @@ class IceConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def apply_host_addresses(addresses: Sequence[str]) -> None:
-    """Make aioice gather host candidates on exactly `addresses` (process-wide: one policy per node)."""
+def apply_host_addresses(addresses: Sequence[str]) -> Callable[[], None]:
+    """Make aioice gather host candidates on exactly `addresses`; returns the undo.
+
+    aioice has one address policy per process, so the server applies its own at startup and undoes it
+    at shutdown; empty keeps whatever policy is in force (aioice's default: every interface).
+    """
     for address in addresses:
         ipaddress.ip_address(address)  # ValueError on a typo, before any call depends on it
     if not addresses:
-        aioice.ice.get_host_addresses = _default_host_addresses
-        return
+        return lambda: None
+    previous = aioice.ice.get_host_addresses
     chosen = list(addresses)
 
     def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -46,6 +48,12 @@ def apply_host_addresses(addresses: Sequence[str]) -> None:
 
     aioice.ice.get_host_addresses = configured
     log.info("WebRTC host candidates limited to %s", ", ".join(chosen))
+
+    def restore() -> None:
+        if aioice.ice.get_host_addresses is configured:
+            aioice.ice.get_host_addresses = previous
+
+    return restore
 
 
 def rtc_configuration(config: IceConfig) -> RTCConfiguration:

@@ -50,11 +50,17 @@ async def test_browser_call_with_fake_microphone(live_server: LiveServer, tmp_pa
         await page.get_by_role("button", name="Yes, end").click()
         await wait_until(page, "window.sparring.state === 'ended'", timeout=15)
         await page.screenshot(path=screenshot_path("call-ended"))
-    # The server kept the call: the learner's words transcribed, the attempt ended by the learner.
-    with live_server.db.session() as db:
-        attempt = db.scalars(select(Attempt).where(Attempt.session_id == session_id)).one()
-        learner = [t["text"] for t in attempt.transcript if t["speaker"] == "learner"]
-        assert attempt.state in ("ended", "evaluating", "completed") and attempt.end_reason == "learner_ended"
+    # The server kept the call (it stores the outcome just after the page hears "ended"): the learner's
+    # words transcribed, the attempt ended by the learner.
+    for _ in range(100):
+        with live_server.db.session() as db:
+            attempt = db.scalars(select(Attempt).where(Attempt.session_id == session_id)).one()
+            state, end_reason = attempt.state, attempt.end_reason
+            learner = [t["text"] for t in attempt.transcript if t["speaker"] == "learner"]
+        if state != "in_session":
+            break
+        await asyncio.sleep(0.1)
+    assert state in ("ended", "evaluating", "completed") and end_reason == "learner_ended", state
     assert any("packaging" in t.lower() for t in learner), learner
     # Every request the page made went to this server.
     assert not outside(requests, live_server.base_url), outside(requests, live_server.base_url)

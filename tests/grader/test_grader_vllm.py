@@ -22,7 +22,7 @@ async def test_vllm_grader_output_is_schema_valid(vllm_server: VLLMServer) -> No
         role="grader_llm",
     )
     try:
-        grader = Grader(llm, mode="llm", n_ctx=2048, repeat_penalty=1.0, embedder=default_embedder())
+        grader = Grader(llm, mode="llm", n_ctx=2048, repeat_penalty=1.1, embedder=default_embedder())
         evaluation = await grader.grade(SHORT, SMALL_RUBRIC)
     finally:
         await llm.aclose()

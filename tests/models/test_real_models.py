@@ -64,7 +64,7 @@ async def test_vad_streams_keep_separate_state(real_backends: Backends) -> None:
 
 async def test_tts_round_trip_through_asr(real_backends: Backends) -> None:
     assert real_backends.tts is not None and real_backends.asr is not None
-    text = "I can offer a two year contract with free onboarding."
+    text = "We can deliver the first order next Tuesday morning."
     chunks = [chunk async for chunk in real_backends.tts.synthesize(text)]
     audio = np.concatenate(chunks)
     rate = real_backends.tts.sample_rate

@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/roleplays", tags=["roleplays"])
 PERSONA_IDS = ("payal", "emma", "john", "kapil")
 DURATIONS = (5, 15, 30)
 RoleplayType = Literal["sales", "customer_success", "support", "custom"]
+PRACTICE_MODES = ("voice", "text", "hybrid")  # metadata.practice_mode: how the learner may answer
 
 
 class ConfigureRequest(BaseModel):
@@ -57,6 +58,14 @@ class ConfigureRequest(BaseModel):
         score = value.get("q_score")
         if isinstance(score, bool) or not isinstance(score, int | float):
             raise ValueError("qscore must contain a numeric q_score")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _practice_mode(cls, value: dict[str, Any]) -> dict[str, Any]:
+        mode = value.get("practice_mode", "voice")
+        if mode not in PRACTICE_MODES:
+            raise ValueError(f"metadata.practice_mode must be one of {', '.join(PRACTICE_MODES)} (got {mode!r})")
         return value
 
 
@@ -157,6 +166,7 @@ def _create(
         objections=shaped.objections, exit_conditions=shaped.exit_conditions, prompt_outline=shaped.outline,
         candidate_brief=shaped.candidate_brief, brief=body.brief, time_limit_minutes=body.duration_minutes,
         evaluation_template=shaped.evaluation_template, created_by=principal.user_id, hidden=True,
+        mode=body.metadata.get("practice_mode", "voice"),
         extra={"metadata": body.metadata, "org_id": body.org_id, "kind": shaped.kind, "source": "roleplay_api",
                "learner_role": shaped.learner_role, "qscore": body.qscore, "qscore_context": shaped.qscore_context},
     )  # fmt: skip
