@@ -24,6 +24,13 @@ class ASRConfig(_Config):
     beam_size: int = Field(default=5, ge=1, le=10)
     language: str = "en"
     threads: int = Field(default=0, ge=0, description="0: take the process thread budget")
+    window_pad_s: float | None = Field(
+        default=2.0,
+        ge=0.5,
+        le=30,
+        description="encode only the utterance plus this much of Whisper's 30 s window (None: the whole "
+        "window); the encoder's cost is per window frame, and a learner turn is a few seconds",
+    )
 
 
 class LLMConfig(_Config):

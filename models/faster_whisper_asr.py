@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +19,28 @@ from models.locator import resolve
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+WINDOW_FRAMES = 3000  # Whisper's 30 s window at 100 mel frames a second
+MAX_WINDOW_TOKENS = 200  # Whisper's decoder holds 448 positions; a prompt may take 227 of them
+
+
+def _trimming_model(base: type) -> type:
+    """WhisperModel whose encoder sees only the first `frames` mel frames of each window.
+
+    faster-whisper pads every window to 30 s; CTranslate2's encoder takes a shorter input, and the
+    first frames of a padded window are all a short utterance has. Cost falls about in proportion.
+    """
+
+    class TrimmingWhisperModel(base):  # type: ignore[valid-type, misc]
+        frames = WINDOW_FRAMES
+
+        def encode(self, features: np.ndarray) -> object:
+            if features.shape[-1] > self.frames:
+                features = features[..., : self.frames]
+            return super().encode(features)
+
+    return TrimmingWhisperModel
+
+
 class FasterWhisperASR:
     sample_rate = 16_000
 
@@ -29,7 +52,7 @@ class FasterWhisperASR:
             raise ModelError(f"{path} is not a CTranslate2 Whisper folder (no model.bin)")
         self._config = config
         self._threads = config.threads or threads
-        self._model = WhisperModel(
+        self._model = _trimming_model(WhisperModel)(
             str(path),
             device=config.device,
             compute_type=config.compute_type,
@@ -43,11 +66,24 @@ class FasterWhisperASR:
             "asr",
             "faster-whisper",
             str(path),
-            {"device": config.device, "compute_type": config.compute_type, "threads": self._threads},
+            {
+                "device": config.device,
+                "compute_type": config.compute_type,
+                "threads": self._threads,
+                "window_pad_s": config.window_pad_s,
+            },
         )
         self._transcribe_blocking(np.zeros(self.sample_rate // 2, dtype=np.float32), None)
 
+    def _window_frames(self, samples: int) -> int:
+        pad = self._config.window_pad_s
+        if pad is None:
+            return WINDOW_FRAMES
+        # Whole seconds keep the encoder's input shapes few (CTranslate2 caches per shape).
+        return min(WINDOW_FRAMES, math.ceil(samples / self.sample_rate + pad) * 100)
+
     def _transcribe_blocking(self, audio: Audio, prompt: str | None) -> Transcription:
+        self._model.frames = self._window_frames(len(audio))
         segments, info = self._model.transcribe(
             audio,
             language=self._config.language or None,
@@ -57,6 +93,8 @@ class FasterWhisperASR:
             initial_prompt=prompt,
             vad_filter=False,
             without_timestamps=False,
+            # Speech runs ~4 tokens a second; a window that decodes far more is looping, not hearing.
+            max_new_tokens=min(MAX_WINDOW_TOKENS, int(len(audio) / self.sample_rate * 10) + 24),
         )
         words: list[Word] = []
         texts: list[str] = []
