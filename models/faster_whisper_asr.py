@@ -30,7 +30,7 @@ def _trimming_model(base: type) -> type:
     first frames of a padded window are all a short utterance has. Cost falls about in proportion.
     """
 
-    class TrimmingWhisperModel(base):  # type: ignore[valid-type, misc]
+    class TrimmingWhisperModel(base):
         frames = WINDOW_FRAMES
 
         def encode(self, features: np.ndarray) -> object:
