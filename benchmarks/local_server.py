@@ -94,7 +94,7 @@ def _user_with_key(db: Session, workspace: Workspace, email: str, role: str) -> 
 
 @asynccontextmanager
 async def local_server(
-    backends: Backends, data_dir: Path, *, max_live: int = 4, **settings: Any
+    backends: Backends, data_dir: Path, *, max_live: int = 4, port: int | None = None, **settings: Any
 ) -> AsyncIterator[LocalServer]:
     config = Settings(
         data_dir=data_dir,
@@ -104,7 +104,7 @@ async def local_server(
         **settings,
     )
     app = create_app(config, backends=backends)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.ensure_future(server.serve())
     while not server.started:

@@ -16,6 +16,7 @@ from server.api.routes import artifacts, auth, evaluation, live, oidc, roleplays
 from server.grading import GradingService, grading_options, make_queue
 from server.live import CallManager
 from server.metrics import Metrics
+from server.nodes import NodeDirectory
 from server.settings import Settings, get_settings
 from server.store.db import Database
 from server.ui import pages
@@ -66,11 +67,19 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             metrics=metrics,
             reconnect_grace_s=settings.reconnect_grace_s,
         )
+        app.state.nodes = None
+        if settings.redis_url and settings.node_url:
+            app.state.nodes = NodeDirectory(
+                settings.redis_url, app.state.calls.node, settings.node_url, app.state.calls,
+                secret_key=settings.secret_key,
+            )  # fmt: skip
         workers = settings.grader_workers if settings.grader_workers >= 0 else (0 if settings.redis_url else 1)
         if app.state.backends.grader_llm is None:
             workers = 0
         stop = asyncio.Event()
         worker_tasks = [asyncio.ensure_future(grading.run(stop, f"{node or 'server'}-{i}")) for i in range(workers)]
+        if app.state.nodes is not None:
+            worker_tasks.append(asyncio.ensure_future(app.state.nodes.run(stop)))
         if settings.purge_interval_s:
             worker_tasks.append(asyncio.ensure_future(_purge_periodically(database, settings, stop)))
         try:
@@ -79,6 +88,8 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
             stop.set()
             await asyncio.gather(*worker_tasks, return_exceptions=True)
             await queue.close()
+            if app.state.nodes is not None:
+                await app.state.nodes.aclose()
             await app.state.calls.drain(settings.shutdown_drain_s)
             await app.state.calls.close_all()
             if owned:
@@ -89,6 +100,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app = FastAPI(title="Sparring", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
+    app.state.nodes = None
     app.state.background = set()  # fire-and-forget tasks (video analysis), kept referenced
     app.include_router(auth.router)
     app.include_router(oidc.router)
@@ -98,6 +110,7 @@ def create_app(settings: Settings | None = None, *, backends: Backends | None = 
     app.include_router(evaluation.router)
     app.include_router(live.router)
     app.include_router(live.ice_router)
+    app.include_router(live.internal_router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files, name="static")
 

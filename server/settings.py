@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     oidc: OIDCSettings = OIDCSettings()
     max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
     node_name: str = ""
+    # With Redis: the URL other nodes reach this one at (e.g. http://10.0.0.5:8000). Set, this node joins
+    # the node directory; a call that finds it full is handed to a node with room.
+    node_url: str = ""
     shutdown_drain_s: float = Field(default=0, ge=0, description="on shutdown, wait this long for live calls to end")
     reconnect_grace_s: float = Field(default=10.0, ge=0, description="how long a dropped call waits for its client")
     # Grading workers inside the server process: -1 = one when there is no Redis (the database queue),

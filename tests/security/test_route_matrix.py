@@ -182,6 +182,10 @@ ROWS = [
         json=lambda r: {"type": "pause"}),
     Row("GET", "/api/v1/roleplays/session/{session_id}/events", expect(404, 404, 404)),
     Row("GET", "/api/v1/roleplays/ice-servers", expect(200, 200, 200, outsider=200)),
+    # ---- node to node: only with the deployment's node token, whatever the caller's role
+    Row("POST", "/internal/v1/calls/{session_id}/offer", everyone(403),
+        json=lambda r: {"sdp": "v=0", "user_id": r.w.member.user_id, "workspace_id": "x"}),
+    Row("POST", "/internal/v1/calls/{session_id}/control", everyone(403), json=lambda r: {"type": "end"}),
     # ---- operations: for scrapers and probes, no data (restrict /metrics at the network if it matters)
     Row("GET", "/metrics", everyone(200)),
     Row("GET", "/healthz", everyone(200)),

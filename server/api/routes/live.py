@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket, status
+import httpx
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, WebSocket, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
 from pipeline.events import Event
 from server.api.access import can_view_session
 from server.api.deps import CurrentPrincipal, Principal, principal_from_connection
 from server.live import CallManager, CallRefused, LiveCall
-from server.store.tables import PracticeSession
+from server.nodes import TOKEN_HEADER, NodeDirectory, valid_node_token
+from server.store.tables import Attempt, PracticeSession
+from server.workspace.attempts import LIVE_STATES
 from webrtc.events import client_message
 from webrtc.peer import SignallingError, handle_control
 from webrtc.ws import serve_websocket
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/roleplays/session", tags=["live"])
 ice_router = APIRouter(prefix="/api/v1/roleplays", tags=["live"])
+# Node to node: a full node forwards a new call's signalling to one with room (server/nodes.py).
+internal_router = APIRouter(prefix="/internal/v1/calls", include_in_schema=False)
 PracticeMode = Literal["voice", "text", "hybrid"]
 
 
@@ -100,12 +108,53 @@ async def _answer(calls: CallManager, call: LiveCall, sdp: str, kind: str) -> st
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
 
 
-@router.post("/{session_id}/offer", response_model=Answer)
-async def webrtc_offer(session_id: str, offer: Offer, principal: CurrentPrincipal, calls: Calls) -> Answer:
-    """Start a live voice call: post the browser's SDP offer, get the answer (JSON)."""
-    call = await _open(calls, session_id, principal, "webrtc", offer.mode)
-    sdp = await _answer(calls, call, offer.sdp, offer.type)
+async def _forwarded(
+    request: Request, session_id: str, principal: Principal, sdp: str, kind: str, mode: str | None
+) -> Answer | None:
+    """This node is full: the answer of another node with room (its media then flows there), or None."""
+    directory: NodeDirectory | None = request.app.state.nodes
+    if directory is None:
+        return None
+    node = await directory.node_with_room()
+    if node is None:
+        return None
+    body = {"sdp": sdp, "type": kind, "mode": mode, "user_id": principal.user_id,
+            "workspace_id": principal.workspace_id, "is_admin": principal.at_least("admin")}  # fmt: skip
+    try:
+        response = await directory.forward(node, f"/internal/v1/calls/{session_id}/offer", body)
+    except httpx.HTTPError as error:
+        log.warning("could not hand call %s to node %s: %s", session_id, node.name, error)
+        return None
+    if response.status_code == 503:
+        return None  # it filled up meanwhile: the caller gets this node's own refusal
+    if response.status_code != 200:
+        raise HTTPException(response.status_code, response.json().get("detail", "the call was refused"))
+    log.info("call for session %s handed to node %s", session_id, node.name)
+    return Answer(**response.json())
+
+
+async def _open_or_forward(
+    request: Request, calls: CallManager, session_id: str, principal: Principal, sdp: str, kind: str, mode: str | None
+) -> Answer:
+    try:
+        call = await _open(calls, session_id, principal, "webrtc", mode)
+    except HTTPException as refusal:
+        if refusal.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
+            raise
+        answer = await _forwarded(request, session_id, principal, sdp, kind, mode)
+        if answer is None:
+            raise
+        return answer
+    sdp = await _answer(calls, call, sdp, kind)
     return Answer(sdp=sdp, attempt_id=call.attempt_id, call_id=call.call_id)
+
+
+@router.post("/{session_id}/offer", response_model=Answer)
+async def webrtc_offer(
+    session_id: str, offer: Offer, principal: CurrentPrincipal, calls: Calls, request: Request
+) -> Answer:
+    """Start a live voice call: post the browser's SDP offer, get the answer (JSON)."""
+    return await _open_or_forward(request, calls, session_id, principal, offer.sdp, offer.type, offer.mode)
 
 
 @router.post("/{session_id}/whip", status_code=201, response_class=Response)
@@ -116,17 +165,54 @@ async def whip_offer(session_id: str, request: Request, principal: CurrentPrinci
     body = await request.body()
     if len(body) > 64 * 1024:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "SDP offer larger than 64 KiB")
-    call = await _open(calls, session_id, principal, "webrtc", None)
-    sdp = await _answer(calls, call, body.decode("utf-8", "replace"), "offer")
-    location = f"/api/v1/roleplays/session/{session_id}/whip/{call.call_id}"
-    return Response(sdp, status_code=201, media_type="application/sdp", headers={"Location": location})
+    answer = await _open_or_forward(
+        request, calls, session_id, principal, body.decode("utf-8", "replace"), "offer", None
+    )
+    location = f"/api/v1/roleplays/session/{session_id}/whip/{answer.call_id}"
+    return Response(answer.sdp, status_code=201, media_type="application/sdp", headers={"Location": location})
+
+
+async def _control_elsewhere(request: Request, session_id: str, principal: Principal, body: Control) -> dict[str, str]:
+    """The session's live call runs on another node (handed there when this one was full): steer it there."""
+    directory: NodeDirectory | None = request.app.state.nodes
+    calls: CallManager = request.app.state.calls
+
+    def holder() -> str | None:
+        with calls.db.session() as db:
+            session = db.get(PracticeSession, session_id)
+            if session is None or session.workspace_id != principal.workspace_id:
+                return None
+            if not can_view_session(session, principal):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "this live call belongs to someone else")
+            return db.scalar(
+                select(Attempt.node).where(Attempt.session_id == session_id, Attempt.state.in_(LIVE_STATES))
+            )
+
+    node_name = await asyncio.to_thread(holder) if directory is not None else None
+    node = next((n for n in await directory.nodes() if n.name == node_name), None) if directory and node_name else None
+    if directory is None or node is None or node.name == directory.name:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+    try:
+        response = await directory.forward(node, f"/internal/v1/calls/{session_id}/control", body.model_dump())
+    except httpx.HTTPError as error:
+        raise HTTPException(
+            status.HTTP_502_BAD_GATEWAY, f"the node holding this call did not answer: {error}"
+        ) from error
+    if response.status_code != 202:
+        raise HTTPException(response.status_code, response.json().get("detail", "the control was refused"))
+    return dict(response.json())
 
 
 @router.delete("/{session_id}/whip/{call_id}", status_code=200, response_class=Response)
-async def whip_delete(session_id: str, call_id: str, principal: CurrentPrincipal, calls: Calls) -> Response:
+async def whip_delete(
+    session_id: str, call_id: str, principal: CurrentPrincipal, calls: Calls, request: Request
+) -> Response:
     """End a WHIP call."""
     call = calls.find(call_id=call_id)
-    if call is None or call.session_id != session_id:
+    if call is None:
+        await _control_elsewhere(request, session_id, principal, Control(type="end"))
+        return Response(status_code=200)
+    if call.session_id != session_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such live call")
     await _may_watch(call, principal, calls)
     await calls.finish(call, "learner_ended")
@@ -134,11 +220,13 @@ async def whip_delete(session_id: str, call_id: str, principal: CurrentPrincipal
 
 
 @router.post("/{session_id}/control", status_code=202)
-async def control(session_id: str, body: Control, principal: CurrentPrincipal, calls: Calls) -> dict[str, str]:
+async def control(
+    session_id: str, body: Control, principal: CurrentPrincipal, calls: Calls, request: Request
+) -> dict[str, str]:
     """Pause, resume or end the live call (the same controls as the data channel)."""
     call = calls.find(session_id=session_id)
     if call is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call")
+        return await _control_elsewhere(request, session_id, principal, body)
     await _may_watch(call, principal, calls)
     pending = handle_control(call.conversation, body.model_dump_json())
     if pending is not None:
@@ -233,3 +321,42 @@ async def _deny(websocket: WebSocket, status_code: int, message: str, retry_afte
     """Refuse the handshake with an HTTP status and a JSON reason (clients see why, not just a close)."""
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     await websocket.send_denial_response(JSONResponse({"detail": message}, status_code=status_code, headers=headers))
+
+
+# ---------------------------------------------------------------------- node to node
+
+
+class ForwardedOffer(Offer):
+    user_id: str
+    workspace_id: str
+    is_admin: bool = False
+
+
+def _node_only(request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None) -> None:
+    if not valid_node_token(request.app.state.settings.secret_key, token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "node endpoints are for the other nodes of this deployment")
+
+
+@internal_router.post("/{session_id}/offer", response_model=Answer, dependencies=[Depends(_node_only)])
+async def forwarded_offer(session_id: str, offer: ForwardedOffer, calls: Calls) -> Answer:
+    """A call another node handed here (the caller was authenticated and authorised there)."""
+    try:
+        call = await calls.open(
+            session_id, user_id=offer.user_id, workspace_id=offer.workspace_id, is_admin=offer.is_admin,
+            transport="webrtc", mode=offer.mode,
+        )  # fmt: skip
+    except CallRefused as error:
+        raise _refusal(error) from error
+    sdp = await _answer(calls, call, offer.sdp, offer.type)
+    return Answer(sdp=sdp, attempt_id=call.attempt_id, call_id=call.call_id)
+
+
+@internal_router.post("/{session_id}/control", status_code=202, dependencies=[Depends(_node_only)])
+async def forwarded_control(session_id: str, body: Control, calls: Calls) -> dict[str, str]:
+    call = calls.find(session_id=session_id)
+    if call is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this session has no live call on this node")
+    pending = handle_control(call.conversation, body.model_dump_json())
+    if pending is not None:
+        await pending
+    return {"state": call.conversation.state}
