@@ -43,9 +43,15 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+SSO_LINK = '<p class="muted small"><a href="/auth/oidc/login">Sign in with your company account</a></p>'
+
+
 @router.get("/login")
-def login_page() -> FileResponse:
-    return _page("login.html")
+def login_page(request: Request) -> Response:
+    """The sign-in form; the single sign-on link only where SSO is configured."""
+    html = (STATIC / "login.html").read_text(encoding="utf-8")
+    html = html.replace("<!-- sso -->", SSO_LINK if request.app.state.settings.oidc.enabled else "")
+    return Response(html, media_type="text/html", headers=HEADERS)
 
 
 @router.get("/call/{session_id}", response_model=None)

@@ -302,3 +302,11 @@ def test_incomplete_sso_settings_are_refused_at_start(changes: dict[str, Any], w
     assert OIDCSettings(**complete).enabled
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         OIDCSettings(**(complete | changes))
+
+
+def test_the_sign_in_page_offers_sso_only_where_it_is_configured(sso: SSO, tmp_path: Path) -> None:
+    assert "/auth/oidc/login" in sso.browser().get("/login").text
+    plain = create_app(Settings(data_dir=tmp_path / "plain", load_roles=()), backends=Backends())
+    with TestClient(plain) as client:
+        page = client.get("/login")
+    assert page.status_code == 200 and "/auth/oidc/login" not in page.text and 'id="login"' in page.text
