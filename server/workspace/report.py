@@ -55,6 +55,8 @@ class WeekStats(BaseModel):
 
 class CriterionStats(BaseModel):
     name: str
+    kind: str = "scale"  # scale: 1-5; check: passed (1) or not (0), so the average is the pass rate
+    max_score: float = 5
     average: float
     count: int
 
@@ -239,11 +241,21 @@ def _weeks(
 
 def _criteria(evaluations: Iterable[Evaluation]) -> list[CriterionStats]:
     values: dict[str, list[float]] = defaultdict(list)
+    kinds: dict[str, str] = {}
     for evaluation in evaluations:
+        for item in (evaluation.result or {}).get("criteria") or []:
+            if isinstance(item, dict) and item.get("kind") in ("scale", "check"):
+                kinds.setdefault(str(item.get("name")), item["kind"])
         for name, score in criterion_scores(evaluation).items():
             values[name].append(score)
     return [
-        CriterionStats(name=name, average=round(fmean(scores), 3), count=len(scores))
+        CriterionStats(
+            name=name,
+            kind=kinds.get(name, "scale"),
+            max_score=1 if kinds.get(name) == "check" else 5,
+            average=round(fmean(scores), 3),
+            count=len(scores),
+        )
         for name, scores in sorted(values.items())
     ]
 

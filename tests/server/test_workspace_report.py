@@ -18,7 +18,8 @@ def graded(
 ) -> str:
     attempt = actor.ok("POST", f"/api/v1/sessions/{session_id}/attempts")
     world.h.set(Attempt, attempt["id"], state="completed", started_at=datetime.now(UTC))
-    result = {"criteria": [{"name": name, "score": score} for name, score in criteria.items()]}
+    kind = {"Booked": "check"}  # a yes/no criterion: score 1 passed, 0 not
+    result = {"criteria": [{"name": n, "score": v, "kind": kind.get(n, "scale")} for n, v in criteria.items()]}
     world.h.add(Evaluation(attempt_id=attempt["id"], workspace_id=actor.workspace_id, overall=overall, result=result,
                            coach=coach))  # fmt: skip
     return str(attempt["id"])
@@ -33,8 +34,10 @@ def test_report_counts_rates_and_scores(world: World) -> None:
         json={"emails": ["mo@acme.com", "rita@acme.com"], "deadline": past},
     )  # fmt: skip
     mo_session = next(p["session_id"] for p in invited if p["email"] == "mo@acme.com")
-    graded(world, world.member, mo_session, 60, {"Empathy": 2, "Plan": 3})
-    graded(world, world.member, mo_session, 80, {"Empathy": 4, "Plan": 4}, overrides={"Plan": {"score": 5}})
+    graded(world, world.member, mo_session, 60, {"Empathy": 2, "Plan": 3, "Booked": 1})
+    graded(
+        world, world.member, mo_session, 80, {"Empathy": 4, "Plan": 4, "Booked": 0}, overrides={"Plan": {"score": 5}}
+    )
     own = world.author.ok("POST", "/api/v1/sessions", json={"name": "Own", "scenario_id": pricing["id"]})
     graded(world, world.author, own["id"], 90, {"Empathy": 3})
     world.author.ok("POST", f"/api/v1/scenarios/{pricing['id']}/test-session")  # not counted
@@ -53,8 +56,9 @@ def test_report_counts_rates_and_scores(world: World) -> None:
     people = {p["email"]: p for p in report["by_person"]}
     assert people["mo@acme.com"]["attempts"] == 2 and people["rita@acme.com"]["overdue_sessions"] == 1
     assert people["alex@acme.com"]["average_score"] == 90
-    criteria = {c["name"]: (c["average"], c["count"]) for c in report["criteria"]}
-    assert criteria == {"Empathy": (3.0, 3), "Plan": (4.0, 2)}  # the coach's 5 replaced the grader's 4
+    criteria = {c["name"]: (c["average"], c["count"], c["kind"], c["max_score"]) for c in report["criteria"]}
+    # the coach's 5 replaced the grader's 4; a check averages to its pass rate, out of 1
+    assert criteria == {"Empathy": (3.0, 3, "scale", 5), "Plan": (4.0, 2, "scale", 5), "Booked": (0.5, 2, "check", 1)}
     this_week = report["by_week"][-1]
     assert len(report["by_week"]) == 12 and this_week["attempts"] == 3 and this_week["sessions"] == 3
     mo = next(p for p in report["progress"] if p["user_id"] == world.member.user_id)

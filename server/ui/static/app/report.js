@@ -21,7 +21,10 @@ export async function render(ctx) {
       const t = r.totals;
       const stat = (label, value, sub) => el("div", { class: "stat" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value }), sub ? el("div", { class: "small muted", text: sub }) : null);
       const weeks = r.by_week.map((w) => ({ label: new Date(`${w.week}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" }), value: w.attempts }));
-      const criteria = r.criteria.map((c) => ({ label: humanize(c.name), value: c.average, display: `${c.average.toFixed(1)} (${c.count})` }));
+      // Scales average 1-5; yes/no checks average 0-1 (a pass rate), drawn on the same 5-point axis.
+      const criteria = r.criteria.map((c) => c.kind === "check"
+        ? { label: humanize(c.name), value: c.average * 5, display: `${Math.round(c.average * 100)}% passed (${c.count})` }
+        : { label: humanize(c.name), value: c.average, display: `${c.average.toFixed(1)} / 5 (${c.count})` });
       const learners = r.progress.filter((p) => p.scores.length);
       fill(results,
         el("div", { class: "grid four" },
