@@ -231,7 +231,8 @@ class CallManager:
     def _update(self, attempt_id: str, **values: Any) -> None:
         with self.db.session() as db:
             attempt = db.get(Attempt, attempt_id)
-            if attempt is not None:
+            # A progress update still in flight in its thread when the call ended must not undo the outcome.
+            if attempt is not None and (attempt.ended_at is None or "ended_at" in values):
                 for key, value in values.items():
                     setattr(attempt, key, value)
 
