@@ -234,7 +234,9 @@ class Conversation:
                 self._maybe_partial(signal.t)
         elif signal.kind == "pause":
             self.events.emit(Event("speech_stopped", signal.speech_end, {"speech_s": round(signal.speech_s, 3)}))
-            if self._reply is None and signal.audio is not None and not self._learner_over_persona:
+            # Over the persona, only speech long enough to have interrupted it is a turn worth answering.
+            heard_out = not self._learner_over_persona or signal.speech_s >= cfg.barge_in_min_s
+            if self._reply is None and signal.audio is not None and heard_out:
                 metrics = self._new_metrics(signal.speech_end, None, speculative=True)
                 reply = PersonaReply(metrics, audio=signal.audio, learner_start=signal.speech_start,
                                      learner_end=signal.speech_end)  # fmt: skip
@@ -543,7 +545,7 @@ class Conversation:
                 if not reply.spoken and chunk is None:
                     pcm = _trim_leading_silence(pcm, self.tts.sample_rate)  # TTS pads its start
                 if self.tts.sample_rate != self.config.output_sample_rate:
-                    pcm = soxr.resample(audio, self.tts.sample_rate, self.config.output_sample_rate).astype(np.float32)
+                    pcm = soxr.resample(pcm, self.tts.sample_rate, self.config.output_sample_rate).astype(np.float32)
                 await reply.confirmed.wait()
                 if self._reply is not reply:
                     return
