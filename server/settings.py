@@ -129,7 +129,13 @@ class Settings(BaseSettings):
     models: ModelsConfig = ModelsConfig()
     webrtc: WebRTCSettings = WebRTCSettings()
     oidc: OIDCSettings = OIDCSettings()
-    max_live_sessions: int = Field(default=4, ge=0, description="live calls this node accepts at once")
+    # Measured on the embedded CPU models: one call per 2 cores keeps voice-to-voice p95 under 1.5 s
+    # (benchmarks/results/load.json); GPU nodes set their own figure (deploy/).
+    max_live_sessions: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        ge=0,
+        description="live calls this node accepts at once",
+    )
     node_name: str = ""
     # With Redis: the URL other nodes reach this one at (e.g. http://10.0.0.5:8000). Set, this node joins
     # the node directory; a call that finds it full is handed to a node with room.
