@@ -31,6 +31,9 @@ PUBLIC_WRITES = {  # writes that need no sign-in: the credential is in the reque
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
     ("PUT", "/api/v1/uploads/video"),  # a signed upload URL
+    # node to node: only the deployment's node token opens them, never a cookie (test_route_matrix.py)
+    ("POST", "/internal/v1/calls/{session_id}/offer"),
+    ("POST", "/internal/v1/calls/{session_id}/control"),
 }
 
 
