@@ -80,32 +80,29 @@ class QueueStats:
 class JobQueue(Protocol):
     async def enqueue(self, kind: str, payload: Mapping[str, Any], *, job_id: str | None = None) -> str:
         """Add a job; returns its id (generated unless given)."""
-        ...
 
     async def consume(self, consumer: str, *, count: int = 1, block_s: float = 5.0) -> list[Job]:
         """Up to `count` jobs for `consumer`: a dead worker's stale jobs first, then new ones, waiting up
         to `block_s` when there are none. Each must end in `ack` or `fail`."""
-        ...
 
     async def ack(self, job: Job) -> None:
         """The job is done; it will not be delivered again."""
-        ...
 
     async def fail(self, job: Job, reason: str, *, retryable: bool = True) -> Outcome:
         """The attempt failed: retry after a backoff, or move to the dead letters once attempts are used up
         (or at once when not retryable)."""
-        ...
 
     async def extend(self, job: Job) -> bool:
         """Keep a long job from being re-claimed as abandoned; False if another consumer took it over."""
-        ...
 
-    async def dead_letters(self) -> list[DeadJob]: ...
+    async def dead_letters(self) -> list[DeadJob]:
+        """The jobs that used up their attempts, with their last failure."""
 
     async def retry_dead(self, job_id: str) -> bool:
         """Send a dead job back to the queue with fresh attempts; False if there is no such dead job."""
-        ...
 
-    async def stats(self) -> QueueStats: ...
+    async def stats(self) -> QueueStats:
+        """Jobs waiting, in flight, delayed for a retry, and dead (for /metrics)."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the queue's connections."""

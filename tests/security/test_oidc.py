@@ -220,7 +220,9 @@ def test_identity_provider_refusal_is_reported(sso: SSO) -> None:
     browser = sso.browser()
     state = parse_qs(urlsplit(start(browser)).query)["state"][0]
     query = urlencode({"state": state, "error": "access_denied", "error_description": "user cancelled"})
-    refused(browser.get(f"/auth/oidc/callback?{query}"), 403, "refused the sign-in (access_denied: user cancelled)")
+    response = browser.get(f"/auth/oidc/callback?{query}")
+    assert response.status_code == 403, response.text
+    refused(response, 403, "refused the sign-in (access_denied: user cancelled)")
 
 
 def test_local_password_accounts_keep_working_and_are_linked_by_email(sso: SSO) -> None:
