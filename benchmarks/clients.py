@@ -24,6 +24,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from benchmarks.learner import LearnerReport, Line, ScriptedLearner
 from models.base import Audio
+from webrtc.tracks import set_jitter_buffer
 
 RATE = 16_000
 
@@ -87,7 +88,10 @@ async def webrtc_call(
     headers: dict[str, str],
     whip: bool = False,
     mode: str | None = None,
+    jitter_frames: int | None = None,
 ) -> CallResult:
+    """`jitter_frames`: how many frames the client's receiver holds before releasing one (None: aiortc's
+    default of 4, i.e. 80 ms; 0: each on arrival; a browser adapts its own to the network)."""
     pc = RTCPeerConnection()
     mic = LearnerMicTrack()
     pc.addTrack(mic)
@@ -119,6 +123,9 @@ async def webrtc_call(
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
+        for receiver in pc.getReceivers():
+            if receiver.track is track and jitter_frames is not None:
+                set_jitter_buffer(receiver, jitter_frames)
         consumers.append(asyncio.ensure_future(consume(track)))
 
     await pc.setLocalDescription(await pc.createOffer())

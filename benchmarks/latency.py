@@ -111,11 +111,14 @@ async def run_inproc(backends: Backends, config: ConversationConfig) -> tuple[Co
     return conversation, report
 
 
-async def run_transport(server: LocalServer, transport: str) -> tuple[Any, Any]:
+async def run_transport(server: LocalServer, transport: str, jitter_frames: int | None) -> tuple[Any, Any]:
     """One scripted conversation through the real server over WebRTC or the WebSocket."""
     session_id = server.new_session(opening_line=OPENING, time_limit_minutes=15, **SCENARIO_FIELDS)
-    call = webrtc_call if transport == "webrtc" else websocket_call
-    result = await call(server.base_url, session_id, SCRIPT, headers=server.learner_headers)
+    headers = server.learner_headers
+    if transport == "webrtc":
+        result = await webrtc_call(server.base_url, session_id, SCRIPT, headers=headers, jitter_frames=jitter_frames)
+    else:
+        result = await websocket_call(server.base_url, session_id, SCRIPT, headers=headers)
     attempt_id = result.attempt_id
     assert attempt_id is not None
     for _ in range(100):
@@ -165,10 +168,15 @@ async def persona_quality(backends: Backends, turns: int) -> dict[str, Any]:
 def collect(results: list[tuple[Conversation, Any]]) -> dict[str, Any]:
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     client_v2v: list[float] = []
+    client_over_engine: list[float] = []
     barge_in: list[float] = []
     turns: list[dict[str, Any]] = []
     for conversation, report in results:
         summaries = getattr(conversation, "stored_metrics", None) or [m.summary() for m in conversation.metrics]
+        engine = [float(s["voice_to_voice_s"]) for s in summaries if s.get("voice_to_voice_s") is not None]
+        heard = [t.voice_to_voice_s for t in report.turns if t.voice_to_voice_s is not None]
+        if len(engine) == len(heard):  # the same turns seen from both ends: the model time cancels out
+            client_over_engine += [c - e for c, e in zip(heard, engine, strict=True)]
         for s in summaries:
             turns.append(s)
             for stage in STAGES:
@@ -182,6 +190,7 @@ def collect(results: list[tuple[Conversation, Any]]) -> dict[str, Any]:
     return {
         "stages": {k: summary(v) for k, v in stages.items()},
         "client_voice_to_voice_s": summary(client_v2v),
+        "client_over_engine_s": summary(client_over_engine),
         "barge_in_stop_s": summary(barge_in),
         "turns": turns,
         "underruns": sum(c.underruns for c, _ in results),
@@ -235,12 +244,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
     backends = await load_backends(settings.models, ("vad", "asr", "persona_llm", "tts"))
     started = time.time()
-    if args.transport == "inproc":
-        streaming = [await run_inproc(backends, persona_config(f"s{i}")) for i in range(args.repeats)]
-    else:
+    inproc = [await run_inproc(backends, persona_config(f"s{i}")) for i in range(args.repeats)]
+    streaming = inproc
+    if args.transport != "inproc":
         with tempfile.TemporaryDirectory() as tmp:
             async with local_server(backends, Path(tmp)) as server:
-                streaming = [await run_transport(server, args.transport) for _ in range(args.repeats)]
+                jitter = args.client_jitter_frames
+                streaming = [await run_transport(server, args.transport, jitter) for _ in range(args.repeats)]
     naive = [await run_inproc(backends, persona_config(f"n{i}", naive=True)) for i in range(args.naive_repeats)]
     quality = await persona_quality(backends, args.quality_turns)
     await backends.aclose()
@@ -258,12 +268,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeats,
         "streaming": collect(streaming),
         "naive": collect(naive),
+        "client_jitter_frames": args.client_jitter_frames if args.transport == "webrtc" else None,
         "persona_quality": quality,
         "wall_s": round(time.time() - started, 1),
     }
     s50 = results["streaming"]["stages"]["voice_to_voice_s"]["p50"]
     n50 = results["naive"]["stages"]["voice_to_voice_s"]["p50"]
     results["naive_over_streaming_p50"] = round(n50 / s50, 2) if s50 and n50 else None
+    if args.transport != "inproc":
+        # The same script in-process in this run. The transport's cost is what the client hears on top of
+        # the engine's own figure for the same turn, beyond what it hears on top of it in-process.
+        results["inproc"] = collect(inproc)
+        over = results["streaming"]["client_over_engine_s"]["p50"]
+        local = results["inproc"]["client_over_engine_s"]["p50"]
+        results["transport_added_p50_s"] = round(over - local, 4) if over is not None and local is not None else None
     return results
 
 
@@ -275,6 +293,11 @@ def main() -> int:
     parser.add_argument("--naive-repeats", type=int, default=2)
     parser.add_argument("--quality-turns", type=int, default=50)
     parser.add_argument("--transport", choices=["inproc", "ws", "webrtc"], default="inproc")
+    parser.add_argument(
+        "--client-jitter-frames", type=int, default=0,
+        help="frames the WebRTC client holds before releasing one: 0 = on arrival (the transport alone), "
+        "4 = aiortc's default (80 ms); a browser's playout buffer adapts to the network",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.profile:
         os.environ["SPARRING_PROFILE"] = args.profile
@@ -286,6 +309,10 @@ def main() -> int:
         rows.append([stage, s["p50"], s["p95"], n["p50"], n["p95"], s["n"]])
     print(table(rows, ["stage (s)", "stream p50", "stream p95", "naive p50", "naive p95", "n"]))
     print(f"naive / streaming voice-to-voice p50: {results['naive_over_streaming_p50']}")
+    if "transport_added_p50_s" in results:
+        local = results["inproc"]["client_voice_to_voice_s"]["p50"]
+        added = results["transport_added_p50_s"]
+        print(f"client voice-to-voice p50 in-process {local} s; {args.transport} adds {added} s per turn (p50)")
     q = results["persona_quality"]
     print(f"persona replies breaking the rules: {q['broken_share']} of {q['replies']} ({q['by_rule']})")
     if args.json:

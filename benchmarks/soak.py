@@ -75,8 +75,9 @@ async def learner(server: Served, index: int, until: float, think_s: float, stat
                 await asyncio.sleep(1.0)
 
 
-async def soak(sessions: int, minutes: float, think_s: float, drain_limit_s: float) -> dict[str, Any]:
-    async with served(SPARRING_GRADER_WORKERS="1", SPARRING_MAX_LIVE_SESSIONS=str(sessions + 2)) as server:
+async def soak(sessions: int, minutes: float, think_s: float, drain_limit_s: float, workers: int) -> dict[str, Any]:
+    environment = {"SPARRING_GRADER_WORKERS": str(workers), "SPARRING_MAX_LIVE_SESSIONS": str(sessions + 2)}
+    async with served(**environment) as server:
         stats: dict[str, Any] = {"calls": 0, "errors": []}
         samples: list[tuple[float, float]] = []
         started = time.monotonic()
@@ -102,6 +103,7 @@ async def soak(sessions: int, minutes: float, think_s: float, drain_limit_s: flo
         "machine": machine(),
         "sessions": sessions,
         "minutes": minutes,
+        "grader_workers": workers,
         "calls": stats["calls"],
         "errors": stats["errors"],
         "attempt_states": states,
@@ -142,9 +144,10 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--think", type=float, default=4.0, help="seconds a learner pauses between lines (max)")
-    parser.add_argument("--drain-limit", type=float, default=1800)
+    parser.add_argument("--drain-limit", type=float, default=3600, help="seconds to wait for grading to finish")
+    parser.add_argument("--grader-workers", type=int, default=1)
     args = parser.parse_args()
-    results = asyncio.run(soak(args.sessions, args.minutes, args.think, args.drain_limit))
+    results = asyncio.run(soak(args.sessions, args.minutes, args.think, args.drain_limit, args.grader_workers))
     memory = results["memory_mb"]
     print(
         f"{results['calls']} calls by {args.sessions} sessions in {args.minutes} min; errors: {len(results['errors'])}"

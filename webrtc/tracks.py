@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 
 from models.base import Audio
 from pipeline.playout import FrameQueue
@@ -44,6 +47,35 @@ class EngineAudioTrack(MediaStreamTrack):
         frame.time_base = self._time_base
         self._pts += pcm.shape[1]
         return frame
+
+
+class ArrivalOrderAudioBuffer(JitterBuffer):
+    """Releases each audio packet as it arrives: an Opus packet is a whole 20 ms frame, so there is
+    nothing to reassemble. Duplicates and packets older than the newest are dropped (a reordered
+    packet is lost rather than waited for)."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16)
+        self._newest: int | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self._newest is not None and not 0 < uint16_add(packet.sequence_number, -self._newest) < 0x8000:
+            return False, None
+        self._newest = packet.sequence_number
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
+def set_jitter_buffer(receiver: RTCRtpReceiver, hold_frames: int) -> bool:
+    """How many audio frames `receiver` holds before releasing one. aiortc holds 4 (80 ms) and has no
+    setting for it; 0 releases each frame on arrival. The attribute is private (tests/webrtc/test_tracks.py
+    checks it is there), so a changed aiortc costs latency, not calls."""
+    attribute = "_RTCRtpReceiver__jitter_buffer"
+    if not isinstance(getattr(receiver, attribute, None), JitterBuffer):
+        log.warning("aiortc changed: the receiver jitter buffer stays at its default (80 ms)")
+        return False
+    buffer = ArrivalOrderAudioBuffer() if hold_frames <= 0 else JitterBuffer(capacity=16, prefetch=hold_frames)
+    setattr(receiver, attribute, buffer)
+    return True
 
 
 async def pump_inbound(track: MediaStreamTrack, push: Callable[[Audio], None]) -> None:

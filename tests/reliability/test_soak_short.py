@@ -11,7 +11,7 @@ pytestmark = pytest.mark.models
 
 
 async def test_short_soak() -> None:
-    results = await soak(sessions=3, minutes=1.0, think_s=1.0, drain_limit_s=420)
+    results = await soak(sessions=3, minutes=1.0, think_s=1.0, drain_limit_s=420, workers=1)
     assert results["errors"] == []
     assert results["calls"] >= 3
     states = results["attempt_states"]
