@@ -168,6 +168,8 @@ class ScriptedLearner:
                         turn.persona_stopped_at = self._last_audible
                         if turn.persona_audio_at is not None and turn.persona_audio_at <= self._last_audible:
                             turn.persona_audio_at = None
+                    # Someone who cuts in with a question waits for the answer to it before going on.
+                    await self._wait(turn.answered, self._reply_timeout_s)
             await self._wait(lambda: self._persona_quiet_for() >= self._quiet_after_s, self._reply_timeout_s)
             await asyncio.sleep(0.3)
         finally:

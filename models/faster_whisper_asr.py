@@ -103,7 +103,7 @@ class FasterWhisperASR:
             for w in segment.words or []:
                 words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
         return Transcription(
-            text=" ".join(t.strip() for t in texts).strip(),
+            text=collapse_loops(" ".join(t.strip() for t in texts).strip()),
             words=tuple(words),
             duration=float(info.duration),
             language=info.language,
@@ -115,3 +115,25 @@ class FasterWhisperASR:
         clean = np.nan_to_num(audio.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._transcribe_blocking, clean, prompt)
+
+
+def collapse_loops(text: str, *, min_words: int = 2, max_words: int = 8, min_repeats: int = 3) -> str:
+    """Whisper sometimes loops on a phrase ("I am it, I am it, I am it, I am it"); keep one copy. Only
+    phrases of `min_words` or more repeated `min_repeats` times in a row count ("no, no, no" stays)."""
+    words = text.split()
+    plain = [w.strip(".,!?;:\"'").lower() for w in words]
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min_words, max_words + 1):
+            repeats = 1
+            while plain[i + repeats * n : i + (repeats + 1) * n] == plain[i : i + n]:
+                repeats += 1
+            if repeats >= min_repeats:
+                kept += words[i : i + n]
+                i += repeats * n
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    return " ".join(kept)
