@@ -174,7 +174,8 @@ def collect(results: list[tuple[Conversation, Any]]) -> dict[str, Any]:
     for conversation, report in results:
         summaries = getattr(conversation, "stored_metrics", None) or [m.summary() for m in conversation.metrics]
         engine = [float(s["voice_to_voice_s"]) for s in summaries if s.get("voice_to_voice_s") is not None]
-        heard = [t.voice_to_voice_s for t in report.turns if t.voice_to_voice_s is not None]
+        # Every line's answer, the one after an interruption included, as the engine counts them.
+        heard = [t.persona_audio_at - t.speech_end for t in report.turns if t.persona_audio_at is not None]
         if len(engine) == len(heard):  # the same turns seen from both ends: the model time cancels out
             client_over_engine += [c - e for c, e in zip(heard, engine, strict=True)]
         for s in summaries:
