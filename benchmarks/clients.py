@@ -24,7 +24,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from benchmarks.learner import LearnerReport, Line, ScriptedLearner
 from models.base import Audio
-from webrtc.tracks import set_jitter_buffer
+from webrtc.tracks import set_inbound_jitter_buffer
 
 RATE = 16_000
 
@@ -123,9 +123,8 @@ async def webrtc_call(
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
-        for receiver in pc.getReceivers():
-            if receiver.track is track and jitter_frames is not None:
-                set_jitter_buffer(receiver, jitter_frames)
+        if jitter_frames is not None:
+            set_inbound_jitter_buffer(pc, track, jitter_frames)
         consumers.append(asyncio.ensure_future(consume(track)))
 
     await pc.setLocalDescription(await pc.createOffer())

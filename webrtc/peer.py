@@ -15,7 +15,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from pipeline.conversation import Conversation
 from webrtc.events import client_message
 from webrtc.ice import IceConfig, rtc_configuration
-from webrtc.tracks import EngineAudioTrack, pump_inbound, set_jitter_buffer
+from webrtc.tracks import EngineAudioTrack, pump_inbound, set_inbound_jitter_buffer
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,7 @@ class PeerSession:
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             # The learner's audio feeds VAD and ASR, not a loudspeaker: it needs no playout margin.
-            for receiver in self.pc.getReceivers():
-                if receiver.track is track:
-                    set_jitter_buffer(receiver, 0)
+            set_inbound_jitter_buffer(self.pc, track, 0)
             self._spawn(pump_inbound(track, self.conversation.push_audio))
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket
@@ -76,6 +76,13 @@ def set_jitter_buffer(receiver: RTCRtpReceiver, hold_frames: int) -> bool:
     buffer = ArrivalOrderAudioBuffer() if hold_frames <= 0 else JitterBuffer(capacity=16, prefetch=hold_frames)
     setattr(receiver, attribute, buffer)
     return True
+
+
+def set_inbound_jitter_buffer(pc: RTCPeerConnection, track: MediaStreamTrack, hold_frames: int) -> None:
+    """`set_jitter_buffer` for the receiver of a track the peer just announced."""
+    for receiver in pc.getReceivers():
+        if receiver.track is track:
+            set_jitter_buffer(receiver, hold_frames)
 
 
 async def pump_inbound(track: MediaStreamTrack, push: Callable[[Audio], None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection
 from aiortc.rtp import RtpPacket
 
-from webrtc.tracks import ArrivalOrderAudioBuffer, set_jitter_buffer
+from webrtc.tracks import ArrivalOrderAudioBuffer, set_inbound_jitter_buffer, set_jitter_buffer
 
 
 def packet(sequence: int) -> RtpPacket:
@@ -22,6 +22,8 @@ async def test_receiver_jitter_buffer_is_replaced() -> None:
         assert isinstance(receiver._RTCRtpReceiver__jitter_buffer, ArrivalOrderAudioBuffer)  # type: ignore[attr-defined]
         assert set_jitter_buffer(receiver, 2)
         assert receiver._RTCRtpReceiver__jitter_buffer._prefetch == 2  # type: ignore[attr-defined]
+        set_inbound_jitter_buffer(pc, receiver.track, 0)  # found by its track, as the peer's "track" event gives it
+        assert isinstance(receiver._RTCRtpReceiver__jitter_buffer, ArrivalOrderAudioBuffer)  # type: ignore[attr-defined]
     finally:
         await pc.close()
 
